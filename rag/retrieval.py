@@ -1,0 +1,154 @@
+"""Rank passages for a question: BM25 and dense rankers, fused; filters by council and document.
+
+A ranker is anything with `scores(query) -> one float per passage`, so another store (a server-based
+keyword or vector engine) can sit behind the same interface without touching callers.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Protocol
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from .errors import BadRequest, NotFound
+from .index import Index
+from .text import tokenize
+from .types import Hit
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "bm25", "dense")
+
+
+class Ranker(Protocol):
+    name: str
+
+    def scores(self, query: str) -> np.ndarray: ...
+
+
+class BM25Ranker:
+    name = "bm25"
+
+    def __init__(self, tokens: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.bm25 = BM25Okapi(tokens, k1=k1, b=b) if tokens else None
+        self.size = len(tokens)
+
+    def scores(self, query: str) -> np.ndarray:
+        terms = tokenize(query)
+        if self.bm25 is None or not terms:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
+
+
+class DenseRanker:
+    name = "dense"
+
+    def __init__(self, vectors, embedder):
+        self.vectors = vectors
+        self.embedder = embedder
+
+    def scores(self, query: str) -> np.ndarray:
+        q = self.embedder.encode([query])
+        n = self.vectors.ntotal
+        sims, ids = self.vectors.search(q, n)
+        out = np.full(n, -1.0, dtype=np.float32)
+        out[ids[0]] = sims[0]
+        return out
+
+
+def _council_key(name: str) -> str:
+    words = re.sub(r"[^a-z ]+", " ", name.lower()).split()
+    return " ".join(w for w in words if w not in {"the", "council", "county", "city", "borough", "metropolitan"})
+
+
+def _minmax(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    lo, hi = values[mask].min(), values[mask].max()
+    return (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+
+
+def fuse(scores: dict[str, np.ndarray], mask: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """Weighted sum of each ranker's scores, min-max scaled over the candidate passages.
+
+    Scaling keeps how far ahead a passage is (which rank fusion throws away): a passage that matches
+    a rare term strongly under BM25 is not pulled level with ones that merely rank next to it.
+    """
+    total = np.zeros(mask.shape, dtype=np.float32)
+    for name, values in scores.items():
+        total += weights.get(name, 1.0) * _minmax(values, mask)
+    return total
+
+
+def rrf(scores: dict[str, np.ndarray], mask: np.ndarray, k: int = 60) -> np.ndarray:
+    """Reciprocal rank fusion, for comparison: sum of 1 / (k + rank)."""
+    total = np.zeros(mask.shape, dtype=np.float32)
+    for values in scores.values():
+        order = np.argsort(-np.where(mask, values, -np.inf), kind="stable")
+        ranks = np.empty_like(order)
+        ranks[order] = np.arange(1, len(order) + 1)
+        total += 1.0 / (k + ranks)
+    return total
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder=None, weights: dict[str, float] | None = None,
+                 fusion: str = "weighted"):
+        self.index = index
+        self.rankers: dict[str, Ranker] = {"bm25": BM25Ranker(index.tokens)}
+        if embedder is not None and index.vectors is not None:
+            self.rankers["dense"] = DenseRanker(index.vectors, embedder)
+        self.weights = weights or {"bm25": 0.5, "dense": 0.5}
+        self.fusion = fusion
+        self._doc_of = np.array([p.doc_id for p in index.passages], dtype=object)
+
+    @property
+    def mode(self) -> str:
+        return "hybrid" if "dense" in self.rankers else "bm25"
+
+    def councils(self) -> list[str]:
+        return sorted({c for d in self.index.documents.values() for c in d.councils})
+
+    def candidate_mask(self, council: str | None = None, doc: str | None = None) -> np.ndarray:
+        mask = np.ones(len(self.index.passages), dtype=bool)
+        if doc:
+            if doc not in self.index.documents:
+                raise NotFound(f"No document {doc!r}. Documents: {', '.join(sorted(self.index.documents))}")
+            mask &= self._doc_of == doc
+        if council:
+            key = _council_key(council)
+            docs = {d.id for d in self.index.documents.values() if any(_council_key(c) == key for c in d.councils)}
+            if not docs or not key:
+                raise BadRequest(f"No documents cover the council {council!r}. "
+                                 f"Councils covered: {', '.join(self.councils())}")
+            mask &= np.isin(self._doc_of, list(docs))
+        return mask
+
+    def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
+               mode: str | None = None) -> list[Hit]:
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise BadRequest(f"mode must be one of {', '.join(MODES)}")
+        if mode in ("hybrid", "dense") and "dense" not in self.rankers:
+            if mode == "dense":
+                raise BadRequest("Dense search is unavailable (no model or vector file); use mode=bm25")
+            mode = "bm25"
+        mask = self.candidate_mask(council, doc)
+        if not mask.any() or k <= 0:
+            return []
+        names = ["bm25", "dense"] if mode == "hybrid" else [mode]
+        scores = {name: self.rankers[name].scores(query) for name in names}
+        if len(names) == 1:
+            fused = scores[names[0]]
+        elif self.fusion == "rrf":
+            fused = rrf(scores, mask)
+        else:
+            fused = fuse(scores, mask, self.weights)
+        fused = np.where(mask, fused, -np.inf)
+        top = np.argsort(-fused, kind="stable")[:min(k, int(mask.sum()))]
+        hits = []
+        for i in top:
+            p = self.index.passages[i]
+            hits.append(Hit(p, self.index.text(p), float(fused[i]),
+                            {name: float(values[i]) for name, values in scores.items()}))
+        return hits

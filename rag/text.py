@@ -1,0 +1,80 @@
+"""The one tokeniser and the one normaliser, used by indexing, querying and evaluation alike."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
+_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+_MARKS = re.compile(r"[*#_`>|\\]")
+_SPACE = re.compile(r"\s+")
+
+
+def fold_quotes(text: str) -> str:
+    """Curly quotes to straight ones."""
+    return text.translate(_QUOTES)
+
+
+def normalize(text: str) -> str:
+    """For matching evidence: quotes folded, Markdown marks (* # _ ` > | \\) to spaces, spaces collapsed, lower case."""
+    text = _MARKS.sub(" ", fold_quotes(text))
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+# A number keeps its money sign, thousands separators, decimals, percent sign and range or
+# year-span parts as one token: £71,158,000  44.68%  2023-2028  2023/24  24.70%.
+_NUMBER = r"£?\d+(?:[.,]\d+)*%?(?:[-/]\d+(?:[.,]\d+)*%?)*"
+_WORD = r"[a-z]+(?:'[a-z]+)*"
+_TOKEN = re.compile(rf"{_NUMBER}|{_WORD}")
+_NUMBER_PART = re.compile(r"\d+(?:[.,]\d+)*%?")
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most
+my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those
+through to too under until up very was we were what when where which while who whom why will with
+would you your yours yourself yourselves s t don didn doesn isn wasn weren won wouldn also get got
+many much say said says
+""".split())
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def _number_tokens(token: str) -> list[str]:
+    """The number as written, then its bare forms: without £ or %, without thousands commas, and each part of a range."""
+    out = [token]
+    for part in _NUMBER_PART.findall(token):
+        for form in (part, part.rstrip("%"), part.rstrip("%").replace(",", "")):
+            if form not in out:
+                out.append(form)
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop words dropped, words stemmed; numbers kept whole, with their parts beside them.
+
+    "Blackpool's 44.68% in 2023-2028" -> ["blackpool", "44.68%", "44.68", "2023-2028", "2023", "2028"]
+    """
+    text = fold_quotes(text).translate(_DASHES).lower()
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0].isdigit() or token[0] == "£":
+            tokens.extend(_number_tokens(token.rstrip(",.")))
+            continue
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.replace("'", "")
+        if token and token not in STOPWORDS:
+            tokens.append(stem(token))
+    return tokens

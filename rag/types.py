@@ -1,0 +1,42 @@
+"""The few types everything shares (see DESIGN.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SECTION_SEP = " › "
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str  # stable slug from the file name
+    title: str
+    councils: tuple[str, ...]
+    kind: str  # "assessment" | "news"
+    date: str | None  # ISO date where the text gives it
+    path: str
+    text: str
+    sha256: str
+
+    def meta(self) -> dict:
+        return {"id": self.id, "title": self.title, "councils": list(self.councils),
+                "kind": self.kind, "date": self.date, "path": self.path, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    section: tuple[str, ...]  # heading path, outermost first
+    start: int  # offsets into Document.text: the passage is text[start:end], never rewritten
+    end: int
+
+    @property
+    def section_label(self) -> str:
+        return SECTION_SEP.join(self.section)
+
+
+@dataclass
+class Hit:
+    passage: Passage
+    text: str
+    score: float  # the fused score that ranked it
+    scores: dict[str, float] = field(default_factory=dict)  # per ranker: {"bm25": .., "dense": ..}
