@@ -150,7 +150,7 @@ def sections(text: str, headings: list[Heading] | None = None) -> list[tuple[tup
         path.append((depth, h.title))
         end = depths[i + 1][0].start if i + 1 < len(depths) else len(text)
         out.append((tuple(t for _, t in path), h.start, end))
-    return _join_empty_sections(text, out, {h.start: h.end for h, _, _ in depths})
+    return _join_empty_sections(text, out, {h.start: h.end for h in headings})
 
 
 def _join_empty_sections(text, found, heading_ends):

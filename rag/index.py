@@ -24,6 +24,7 @@ import numpy as np
 
 from . import chunking
 from .config import Settings
+from .councils import passage_councils
 from .documents import load_documents
 from .errors import IndexDamaged, IndexMissing
 from .text import tokenize, _MARKS
@@ -39,15 +40,18 @@ DATA_FILES = ("documents.json", "passages.json", "bm25.json")
 VECTORS = "vectors.faiss"
 
 
-def passage_context(doc: Document, passage: Passage) -> str:
-    """What is indexed for a passage: the context it lacks on its own (title, councils, section path), then its text."""
-    text = doc.text[passage.start:passage.end]
-    head = [doc.title]
-    if doc.councils:
-        head.append(", ".join(doc.councils))
-    if passage.section:
-        head.append(SECTION_SEP.join(passage.section))
-    return ". ".join(head) + ".\n" + _MARKS.sub(" ", text)
+def passage_context(passage: Passage, text: str) -> str:
+    """What is indexed for a passage: the context it lacks on its own (the councils it is about, its
+    section path), then its text. The document title is left out: repeated on every passage of a
+    document it only blurs the words it shares with the questions ("assessment", "CQC")."""
+    head = [", ".join(passage.councils), SECTION_SEP.join(passage.section)]
+    return ". ".join(h for h in head if h) + ".\n" + _MARKS.sub(" ", text)
+
+
+def with_councils(doc: Document, passages: list[Passage]) -> list[Passage]:
+    return [Passage(p.doc_id, p.section, p.start, p.end,
+                    passage_councils(doc.councils, SECTION_SEP.join(p.section), doc.text[p.start:p.end]))
+            for p in passages]
 
 
 @dataclass
@@ -161,9 +165,10 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         key = _document_key(doc, settings)
         if key in reuse:
             doc_passages, doc_vectors = reuse[key]
-            doc_passages = [Passage(doc.id, p.section, p.start, p.end) for p in doc_passages]
+            doc_passages = [Passage(doc.id, p.section, p.start, p.end, p.councils) for p in doc_passages]
         else:
-            doc_passages = chunking.chunk_document(doc, settings.target_passage_chars, settings.max_passage_chars)
+            doc_passages = with_councils(doc, chunking.chunk_document(doc, settings.target_passage_chars,
+                                                                      settings.max_passage_chars))
             doc_vectors = None
         first = len(passages)
         passages.extend(doc_passages)
@@ -171,7 +176,8 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             vectors.append(doc_vectors)
         else:
             vectors.append(np.zeros((len(doc_passages), embedder.dimension), dtype=np.float32))
-            to_embed.extend((first + i, passage_context(doc, p)) for i, p in enumerate(doc_passages))
+            to_embed.extend((first + i, passage_context(p, doc.text[p.start:p.end]))
+                            for i, p in enumerate(doc_passages))
         entries.append({"id": doc.id, "path": doc.path, "sha256": doc.sha256, "key": key,
                         "passages": len(doc_passages)})
 
@@ -180,7 +186,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         log.info("embedding %d passages (%d reused)", len(to_embed), len(passages) - len(to_embed))
         matrix[[row for row, _ in to_embed]] = embedder.encode([t for _, t in to_embed], progress=progress)
     by_id = {d.id: d for d in documents}
-    tokens = [tokenize(passage_context(by_id[p.doc_id], p)) for p in passages]
+    tokens = [tokenize(passage_context(p, by_id[p.doc_id].text[p.start:p.end])) for p in passages]
 
     index_dir.mkdir(parents=True, exist_ok=True)
     build = index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -188,7 +194,8 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     staging.mkdir()
     try:
         _write_json(staging / "documents.json", [dict(d.meta(), text=d.text) for d in documents])
-        _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end] for p in passages])
+        _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end, list(p.councils)]
+                                                 for p in passages])
         _write_json(staging / "bm25.json", tokens)
         flat = faiss.IndexFlatIP(embedder.dimension)
         flat.add(matrix)
@@ -261,8 +268,8 @@ def load_index(index_dir: Path) -> Index:
         for d in json.loads((build / "documents.json").read_text(encoding="utf-8")):
             documents[d["id"]] = Document(d["id"], d["title"], tuple(d["councils"]), d["kind"], d["date"],
                                           d["path"], d["text"], d["sha256"])
-        passages = [Passage(doc_id, tuple(section), start, end)
-                    for doc_id, section, start, end in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
+        passages = [Passage(doc_id, tuple(section), start, end, tuple(councils))
+                    for doc_id, section, start, end, councils in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
         tokens = json.loads((build / "bm25.json").read_text(encoding="utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexDamaged(f"The index in {index_dir} could not be read ({exc.__class__.__name__}). {rebuild}")

@@ -6,12 +6,12 @@ keyword or vector engine) can sit behind the same interface without touching cal
 from __future__ import annotations
 
 import logging
-import re
 from typing import Protocol
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from .councils import CouncilMatcher
 from .errors import BadRequest, NotFound
 from .index import Index
 from .text import tokenize
@@ -58,11 +58,6 @@ class DenseRanker:
         return out
 
 
-def _council_key(name: str) -> str:
-    words = re.sub(r"[^a-z ]+", " ", name.lower()).split()
-    return " ".join(w for w in words if w not in {"the", "council", "county", "city", "borough", "metropolitan"})
-
-
 def _minmax(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     lo, hi = values[mask].min(), values[mask].max()
     return (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
@@ -91,10 +86,15 @@ def rrf(scores: dict[str, np.ndarray], mask: np.ndarray, k: int = 60) -> np.ndar
     return total
 
 
+COUNCIL_BONUS = 0.2  # added to the fused score (0..1) of passages about a council the question names
+
+
 class Retriever:
     def __init__(self, index: Index, embedder=None, weights: dict[str, float] | None = None,
                  fusion: str = "weighted"):
         self.index = index
+        self.matcher = CouncilMatcher(c for d in index.documents.values() for c in d.councils)
+        self._about = [set(p.councils) for p in index.passages]
         self.rankers: dict[str, Ranker] = {"bm25": BM25Ranker(index.tokens)}
         if embedder is not None and index.vectors is not None:
             self.rankers["dense"] = DenseRanker(index.vectors, embedder)
@@ -106,6 +106,17 @@ class Retriever:
     def mode(self) -> str:
         return "hybrid" if "dense" in self.rankers else "bm25"
 
+    def effective_mode(self, mode: str | None) -> str:
+        """The mode a search will really use: hybrid falls back to BM25 when dense search cannot run."""
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise BadRequest(f"mode must be one of: {', '.join(MODES)}")
+        if mode != "bm25" and "dense" not in self.rankers:
+            if mode == "dense":
+                raise BadRequest("Dense search is unavailable here (no model or vector file); use mode=bm25.")
+            return "bm25"
+        return mode
+
     def councils(self) -> list[str]:
         return sorted({c for d in self.index.documents.values() for c in d.councils})
 
@@ -116,23 +127,17 @@ class Retriever:
                 raise NotFound(f"No document {doc!r}. Documents: {', '.join(sorted(self.index.documents))}")
             mask &= self._doc_of == doc
         if council:
-            key = _council_key(council)
-            docs = {d.id for d in self.index.documents.values() if any(_council_key(c) == key for c in d.councils)}
-            if not docs or not key:
+            name = self.matcher.resolve(council)
+            if name is None:
                 raise BadRequest(f"No documents cover the council {council!r}. "
                                  f"Councils covered: {', '.join(self.councils())}")
-            mask &= np.isin(self._doc_of, list(docs))
+            docs = [d.id for d in self.index.documents.values() if name in d.councils]
+            mask &= np.isin(self._doc_of, docs)
         return mask
 
     def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
                mode: str | None = None) -> list[Hit]:
-        mode = mode or self.mode
-        if mode not in MODES:
-            raise BadRequest(f"mode must be one of {', '.join(MODES)}")
-        if mode in ("hybrid", "dense") and "dense" not in self.rankers:
-            if mode == "dense":
-                raise BadRequest("Dense search is unavailable (no model or vector file); use mode=bm25")
-            mode = "bm25"
+        mode = self.effective_mode(mode)
         mask = self.candidate_mask(council, doc)
         if not mask.any() or k <= 0:
             return []
@@ -144,6 +149,9 @@ class Retriever:
             fused = rrf(scores, mask)
         else:
             fused = fuse(scores, mask, self.weights)
+        named = set(self.matcher.find(query)) | ({self.matcher.resolve(council)} if council else set())
+        if named:
+            fused = fused + COUNCIL_BONUS * np.array([bool(about & named) for about in self._about], dtype=np.float32)
         fused = np.where(mask, fused, -np.inf)
         top = np.argsort(-fused, kind="stable")[:min(k, int(mask.sum()))]
         hits = []

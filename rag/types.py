@@ -28,6 +28,7 @@ class Passage:
     section: tuple[str, ...]  # heading path, outermost first
     start: int  # offsets into Document.text: the passage is text[start:end], never rewritten
     end: int
+    councils: tuple[str, ...] = ()  # the councils the passage is about (see councils.passage_councils)
 
     @property
     def section_label(self) -> str:

@@ -1,0 +1,155 @@
+"""The `rag` command: index, search, eval, serve. Thin: it parses flags and calls the service."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import RagError
+
+log = logging.getLogger("rag")
+
+
+def _settings(args) -> Settings:
+    return Settings().with_overrides(index_dir=getattr(args, "index_dir", None))
+
+
+def _service(args, dense: bool = True):
+    from .service import Service
+
+    return Service(_settings(args), dense=dense)
+
+
+def cmd_index(args) -> int:
+    from .index import build_index
+
+    settings = _settings(args).with_overrides(model=args.model)
+    t0 = time.perf_counter()
+    result = build_index(settings, [Path(p) for p in args.paths] or None, progress=not args.quiet, force=args.force)
+    took = time.perf_counter() - t0
+    if result.up_to_date:
+        print(f"Index in {settings.index_dir} is up to date: {result.documents} documents, {result.passages} passages.")
+    else:
+        print(f"Indexed {result.documents} documents into {result.passages} passages in {took:.1f} s "
+              f"({result.embedded} embedded, {result.passages - result.embedded} reused) -> {result.path}")
+    return 0
+
+
+def _print_results(results: list[dict]) -> None:
+    for i, r in enumerate(results, 1):
+        print(f"{i}. {r['title']}")
+        print(f"   {r['section'] or '(start of document)'}   [{r['doc']} {r['start']}-{r['end']}, score {r['score']:.3f}]")
+        for line in r["text"].splitlines():
+            print(textwrap.fill(line, width=100, initial_indent="   ", subsequent_indent="   ") if line.strip() else "")
+        print()
+
+
+def cmd_search(args) -> int:
+    service = _service(args)
+    result = service.search(args.query, k=args.k, council=args.council, doc=args.doc, mode=args.mode)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"mode: {result['mode']}\n")
+        _print_results(result["results"])
+        if not result["results"]:
+            print("No passages found.")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, load_questions
+
+    questions = load_questions(Path(args.questions))
+    service = _service(args, dense=args.mode != "bm25")
+    report = evaluate(service, questions, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    m = report["metrics"]
+    print(f"questions {m['n']}   mode {m['mode']}   k {args.k}")
+    print(f"hit@1   {m['hit1']:.3f}\nhit@5   {m['hit5']:.3f}\nMRR@10  {m['mrr10']:.3f}")
+    print(f"p50     {m['p50_ms']:.1f} ms\np95     {m['p95_ms']:.1f} ms")
+    missed = [f"{q['id']} (rank {q['rank'] or '>' + str(args.k)})" for q in report["questions"] if q["rank"] != 1]
+    print("not at rank 1: " + (", ".join(missed) if missed else "none"))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args).with_overrides(host=args.host, port=args.port)
+    app = create_app(settings)  # loads the index now, so a missing one is reported before listening
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning" if args.quiet else "info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from CQC assessments of councils' adult social care.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show informational messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def index_dir(p):
+        p.add_argument("--index-dir", type=Path, help="index folder (default: index/, or RAG_INDEX_DIR)")
+
+    p = sub.add_parser("index", help="build the index (only what changed is embedded again)")
+    p.add_argument("paths", nargs="*", help="files or folders to index (default: corpus/)")
+    index_dir(p)
+    p.add_argument("--model", help="sentence-transformers model name or local folder (default: all-MiniLM-L6-v2)")
+    p.add_argument("--force", action="store_true", help="rebuild everything, reusing nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="the passages that best match a question")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="number of passages (1-50, default 10)")
+    p.add_argument("--council", help="only documents about this council, e.g. Blackpool")
+    p.add_argument("--doc", help="only this document (its id)")
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), help="ranking (default: hybrid when possible)")
+    index_dir(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10 and latency on a question file")
+    p.add_argument("questions", help='JSON lines: {"id", "q", "evidence": [...], "answer"}')
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), help="ranking to evaluate (default: hybrid)")
+    index_dir(p)
+    p.add_argument("--json", action="store_true", help="print JSON with every question's ranked passages")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="start the web service")
+    p.add_argument("--host", help="default 127.0.0.1")
+    p.add_argument("--port", type=int, help="default 8000")
+    index_dir(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no access log")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.ERROR, "error")
+    logging.addLevelName(logging.INFO, "info")
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The operations every front end offers (CLI, JSON API, HTML pages), as plain JSON-ready dicts.
+
+The service owns the loaded index and the retriever. Input a user can get wrong is checked here,
+once, so the CLI and the API refuse it with the same message.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from .config import Settings
+from .errors import BadRequest, NotFound, RagError
+from .index import Index, current_build, load_index
+from .retrieval import Retriever
+from .types import SECTION_SEP, Hit
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+
+
+def check_query(query: str | None) -> str:
+    query = (query or "").strip()
+    if not query:
+        raise BadRequest("The question is empty: type a question, e.g. 'What score did Blackpool get for safeguarding?'")
+    if len(query) > MAX_QUESTION_CHARS:
+        raise BadRequest(f"The question is {len(query)} characters long; the limit is {MAX_QUESTION_CHARS}. Shorten it.")
+    return query
+
+
+def check_k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise BadRequest(f"k must be between 1 and {MAX_K} (got {k}).")
+    return k
+
+
+def hit_json(hit: Hit, index: Index) -> dict:
+    doc = index.documents[hit.passage.doc_id]
+    return {
+        "text": hit.text,
+        "doc": doc.id,
+        "title": doc.title,
+        "section": SECTION_SEP.join(hit.passage.section),
+        "section_path": list(hit.passage.section),
+        "councils": list(hit.passage.councils),
+        "start": hit.passage.start,
+        "end": hit.passage.end,
+        "score": round(hit.score, 6),
+        "scores": {name: round(v, 6) for name, v in hit.scores.items()},
+    }
+
+
+class Service:
+    def __init__(self, settings: Settings, dense: bool = True):
+        self.settings = settings
+        self.dense = dense
+        self._lock = threading.Lock()
+        self.retriever = self._load()
+
+    def _load(self) -> Retriever:
+        index = load_index(self.settings.index_dir)
+        embedder = None
+        if self.dense and index.vectors is not None:
+            from .embedding import get_embedder
+
+            try:
+                embedder = get_embedder(index.manifest["model"]["name"])
+            except RagError as exc:
+                log.warning("%s Searching with BM25 only.", exc)
+        return Retriever(index, embedder)
+
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+    def reload_if_changed(self) -> bool:
+        """Take up a newer build of the index, if one has been made; the swap is one assignment."""
+        with self._lock:
+            if current_build(self.settings.index_dir) == self.index.path:
+                return False
+            self.retriever = self._load()
+            log.info("loaded new index build %s", self.index.path.name)
+            return True
+
+    @property
+    def mode(self) -> str:
+        return self.retriever.mode
+
+    def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
+               mode: str | None = None) -> dict:
+        query, k = check_query(query), check_k(k)
+        retriever = self.retriever  # one index for the whole request, even if a reload swaps it meanwhile
+        mode = retriever.effective_mode(mode)
+        hits = retriever.search(query, k, council=council or None, doc=doc or None, mode=mode)
+        return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
+
+    def documents(self) -> list[dict]:
+        return [dict(d.meta(), passages=sum(1 for p in self.index.passages if p.doc_id == d.id))
+                for d in self.index.documents.values()]
+
+    def document(self, doc_id: str) -> dict:
+        doc = self.index.documents.get(doc_id)
+        if doc is None:
+            raise NotFound(f"No document {doc_id!r}. See /api/documents for the documents there are.")
+        return dict(doc.meta(), text=doc.text)
+
+    def health(self) -> dict:
+        m = self.index.manifest
+        return {"status": "ok", "mode": self.mode, "documents": len(self.index.documents),
+                "passages": len(self.index.passages), "model": m["model"]["name"], "built_at": m["built_at"],
+                "build": self.index.path.name}
+
+
+def index_dir_exists(path: Path) -> bool:
+    return current_build(path) is not None

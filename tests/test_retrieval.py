@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from rag.councils import CouncilMatcher, passage_councils
+from rag.errors import BadRequest, NotFound
+from rag.retrieval import fuse, rrf
+
+
+def test_fusion_keeps_how_far_ahead_a_passage_is():
+    mask = np.ones(3, dtype=bool)
+    scores = {"bm25": np.array([10.0, 1.0, 0.0]), "dense": np.array([0.50, 0.55, 0.10])}
+    fused = fuse(scores, mask, {"bm25": 0.5, "dense": 0.5})
+    assert fused.argmax() == 0  # a strong BM25 match beats a slightly better dense one
+    assert np.allclose(fused, [0.5 + 0.5 * 0.4 / 0.45, 0.5 * 0.1 + 0.5, 0.0])
+
+
+def test_fusion_scales_over_the_candidates_only():
+    mask = np.array([True, True, False])
+    fused = fuse({"bm25": np.array([2.0, 1.0, 100.0])}, mask, {"bm25": 1.0})
+    assert fused[0] == 1.0 and fused[1] == 0.0
+
+
+def test_rrf_sums_reciprocal_ranks():
+    mask = np.ones(3, dtype=bool)
+    fused = rrf({"a": np.array([3.0, 2.0, 1.0]), "b": np.array([1.0, 2.0, 3.0])}, mask, k=60)
+    assert np.allclose(fused, [1 / 61 + 1 / 63, 2 / 62, 1 / 63 + 1 / 61])
+
+
+def test_council_names_are_found_longest_first():
+    m = CouncilMatcher(["Lincolnshire County Council", "North Lincolnshire Council", "Blackpool Council"])
+    assert m.find("North Lincolnshire and Lincolnshire") == ["North Lincolnshire Council", "Lincolnshire County Council"]
+    assert m.find("What did Blackpool Council’s inspectors find?") == ["Blackpool Council"]
+    assert m.resolve("blackpool") == "Blackpool Council"
+    assert m.resolve("Kent") is None
+
+
+def test_a_passage_in_a_many_council_article_is_about_the_council_its_section_names():
+    councils = ("Lincolnshire County Council", "North Lincolnshire Council", "Nottingham City Council")
+    assert passage_councils(councils, "North Lincolnshire (indicative rating: good)", "As with Lincolnshire...") == \
+        ("North Lincolnshire Council",)
+    assert passage_councils(councils, "", "Nottingham was rated requires improvement") == ("Nottingham City Council",)
+    assert passage_councils(councils, "", "The CQC plans a national roll-out") == ()
+    assert passage_councils(("Blackpool Council",), "", "anything") == ("Blackpool Council",)
+
+
+def test_council_filter_keeps_to_that_councils_documents(service):
+    result = service.search("waiting times for assessments", k=20, council="Lancashire")
+    assert result["results"]
+    assert {r["doc"] for r in result["results"]} <= {"lancashire-rated-requires-improvement-news",
+                                                     "lancashire-county-council-staff-news-2025-08-15"}
+
+
+def test_unknown_council_or_document_is_refused_with_the_choices(service):
+    with pytest.raises(BadRequest, match="Blackpool Council"):
+        service.search("waiting times", council="Kent")
+    with pytest.raises(NotFound, match="blackpool-council-local-authority-assessment"):
+        service.search("waiting times", doc="no-such-doc")
+
+
+def test_a_council_named_in_the_question_is_preferred(service):
+    top = service.search("What was the longest wait for a needs assessment in Lancashire?", k=1)["results"][0]
+    assert top["doc"].startswith("lancashire")
+    top = service.search("What was the longest wait for a needs assessment in Blackpool?", k=1)["results"][0]
+    assert top["doc"].startswith("blackpool")
+
+
+def test_modes(service):
+    for mode in ("bm25", "dense", "hybrid"):
+        result = service.search("carers satisfied with social services", k=3, mode=mode)
+        assert result["mode"] == mode and len(result["results"]) == 3
+    with pytest.raises(BadRequest):
+        service.search("x", mode="magic")
