@@ -29,6 +29,7 @@ _ALNUM = re.compile(r"\w")
 _BULLET = re.compile(r"^\s*(?:[-*+•\u2022]|\d{1,3}[.)])\s*\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)\]]*\s+(?=[\"'\u2018\u201c(\[]?[A-Z0-9£])")
 _INTRO_END = re.compile(r":[\s\-\u2013\u2014]*$")
+_NEWLINE = re.compile(r"\n")
 
 MIN_PASSAGE_CHARS = 200  # a passage shorter than this takes the next piece even past the target
 
@@ -217,7 +218,7 @@ def _pieces(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, 
             out.append((*block, False))
             continue
         first = len(out)
-        for line in _split_at(text, *block, re.compile(r"\n")):
+        for line in _split_at(text, *block, _NEWLINE):
             if line[1] - line[0] <= max_chars:
                 out.append((*line, False))
                 continue
@@ -226,6 +227,12 @@ def _pieces(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, 
                                                   if sentence[1] - sentence[0] > max_chars else [sentence]))
         out[first] = (*out[first][:2], True)
     return out
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The sentences of text[start:end] (a heading or a list item counts as one), as offsets into text."""
+    end = len(text) if end is None else end
+    return [s for line in _split_at(text, start, end, _NEWLINE) for s in _split_at(text, *line, _SENTENCE_END)]
 
 
 def _units(text: str, start: int, end: int, heading_lines: set[tuple[int, int]], max_chars: int) -> list[_Unit]:

@@ -136,7 +136,9 @@ class Retriever:
         return mask
 
     def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
-               mode: str | None = None) -> list[Hit]:
+               mode: str | None = None, prefer: tuple[str, ...] = ()) -> list[Hit]:
+        """Top k passages. `council` and `doc` filter; passages about a council the query names, or one
+        in `prefer` (e.g. the council a conversation is about), get a bonus."""
         mode = self.effective_mode(mode)
         mask = self.candidate_mask(council, doc)
         if not mask.any() or k <= 0:
@@ -149,7 +151,8 @@ class Retriever:
             fused = rrf(scores, mask)
         else:
             fused = fuse(scores, mask, self.weights)
-        named = set(self.matcher.find(query)) | ({self.matcher.resolve(council)} if council else set())
+        named = set(self.matcher.find(query)) | {self.matcher.resolve(c) for c in (council, *prefer) if c}
+        named.discard(None)
         if named:
             fused = fused + COUNCIL_BONUS * np.array([bool(about & named) for about in self._about], dtype=np.float32)
         fused = np.where(mask, fused, -np.inf)

@@ -9,7 +9,9 @@ import logging
 import threading
 from pathlib import Path
 
+from .answer import AnswerPicker
 from .config import Settings
+from .conversation import ConversationStore, is_follow_up
 from .errors import BadRequest, NotFound, RagError
 from .index import Index, current_build, load_index
 from .retrieval import Retriever
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
+CITATIONS = 5
 
 
 def check_query(query: str | None) -> str:
@@ -57,6 +60,7 @@ class Service:
         self.settings = settings
         self.dense = dense
         self._lock = threading.Lock()
+        self.conversations = ConversationStore()
         self.retriever = self._load()
 
     def _load(self) -> Retriever:
@@ -69,7 +73,9 @@ class Service:
                 embedder = get_embedder(index.manifest["model"]["name"])
             except RagError as exc:
                 log.warning("%s Searching with BM25 only.", exc)
-        return Retriever(index, embedder)
+        retriever = Retriever(index, embedder)
+        retriever.answers = AnswerPicker(index, embedder)
+        return retriever
 
     @property
     def index(self) -> Index:
@@ -95,6 +101,39 @@ class Service:
         mode = retriever.effective_mode(mode)
         hits = retriever.search(query, k, council=council or None, doc=doc or None, mode=mode)
         return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
+
+    def ask(self, question: str, conversation_id: str | None = None, council: str | None = None,
+            doc: str | None = None) -> dict:
+        """A cited answer. Within a conversation, a question that names no council keeps the council of
+        the turns before it, and an elliptical follow-up ("and for safeguarding?") is searched together
+        with the question it follows."""
+        question = check_query(question)
+        retriever = self.retriever
+        conv = self.conversations.get_or_create(conversation_id)
+        named = retriever.matcher.find(question)
+        if council and retriever.matcher.resolve(council) is None:
+            retriever.candidate_mask(council=council)  # raises the "councils covered" message
+        about = (retriever.matcher.resolve(council) if council else None) or (named[0] if named else conv.council)
+        query = question
+        if conv.questions and not named and is_follow_up(question):
+            query = f"{question} {conv.questions[-1]}"
+        mode = retriever.effective_mode(None)
+        hits = retriever.search(query, k=10, council=council or None, doc=doc or None,
+                                prefer=(about,) if about else ())
+        answer = retriever.answers.pick(question, hits) if hits else None
+        self.conversations.record(conv, question, about)
+        citations = [hit_json(h, retriever.index) for h in hits[:CITATIONS]]
+        return {
+            "question": question,
+            "answer": answer.text if answer else "",
+            "found": answer is not None,
+            "answer_source": ({"doc": answer.doc_id, "start": answer.start, "end": answer.end,
+                               "citation": answer.citation} if answer else None),
+            "citations": citations,
+            "council": about,
+            "conversation_id": conv.id,
+            "mode": mode,
+        }
 
     def documents(self) -> list[dict]:
         return [dict(d.meta(), passages=sum(1 for p in self.index.passages if p.doc_id == d.id))

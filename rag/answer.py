@@ -1,0 +1,126 @@
+"""Pick the answer: the sentence or sentences of the cited passages that best answer the question.
+
+The answer is always verbatim source text (a slice of a document, with its offsets), never generated.
+Each candidate sentence is scored on the question's terms it contains (weighted by how rare they are
+in the corpus, numbers and names counting most), on its embedding similarity to the question, on
+whether it holds the kind of thing asked for (a number for "how many", a date for "when", a score for
+"what score"), and on the rank of its passage.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import sentence_spans
+from .index import Index
+from .text import tokenize
+from .types import Hit
+
+MAX_ANSWER_CHARS = 400
+CANDIDATE_PASSAGES = 5
+
+_HEADING_LINE = re.compile(r"^ {0,3}#{1,6}\s")
+_WANTS = [  # (question pattern, what an answering sentence contains)
+    (re.compile(r"\b(how many|how much|what (percentage|proportion|share|number)|how satisfied|what per ?cent|rank|ranking)\b", re.I),
+     re.compile(r"\d")),
+    (re.compile(r"\b(how long|longest|shortest|wait(ed|ing)? .*\b(most|least))\b", re.I),
+     re.compile(r"\b\d+\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b", re.I)),
+    (re.compile(r"\bwhen\b|\bwhat date\b", re.I),
+     re.compile(r"\b(19|20)\d\d\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b", re.I)),
+    (re.compile(r"\b(score|scores|scored)\b", re.I), re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I)),
+    (re.compile(r"\b(rating|rated|rate)\b", re.I),
+     re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I)),
+]
+
+
+@dataclass
+class Answer:
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    citation: int  # index of the citation (hit) it was taken from
+
+
+def _idf(index: Index) -> dict[str, float]:
+    n = len(index.tokens)
+    df: dict[str, int] = {}
+    for tokens in index.tokens:
+        for t in set(tokens):
+            df[t] = df.get(t, 0) + 1
+    return {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+
+
+class AnswerPicker:
+    def __init__(self, index: Index, embedder=None):
+        self.index = index
+        self.embedder = embedder
+        self.idf = _idf(index)
+        self.default_idf = math.log(1 + (len(index.tokens) + 0.5) / 0.5)
+
+    def _spans(self, hits: list[Hit]) -> list[tuple[int, int, int]]:
+        """(hit number, start, end) of each sentence of the top passages; headings are not answers."""
+        out = []
+        for i, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
+            text = self.index.documents[hit.passage.doc_id].text
+            for s, e in sentence_spans(text, hit.passage.start, hit.passage.end):
+                piece = text[s:e]
+                if _HEADING_LINE.match(piece) or not re.search(r"\w", piece) or re.fullmatch(r"[-*_\s]+", piece):
+                    continue
+                out.append((i, s, e))
+        return out
+
+    def _lexical(self, q_terms: list[str], sentence: str) -> float:
+        if not q_terms:
+            return 0.0
+        present = set(tokenize(sentence))
+        weight = lambda t: self.idf.get(t, self.default_idf) * (2.0 if t[0].isdigit() or t[0] == "£" else 1.0)
+        total = sum(weight(t) for t in set(q_terms))
+        return sum(weight(t) for t in set(q_terms) if t in present) / total if total else 0.0
+
+    def _extend(self, text: str, start: int, end: int, p_start: int, p_end: int) -> tuple[int, int]:
+        """A very short answer ("Score: 1") takes in the heading above it and the line after it."""
+        if end - start >= 60:
+            return start, end
+        spans = sentence_spans(text, p_start, p_end)
+        i = next((j for j, (s, _) in enumerate(spans) if s == start), None)
+        if i is None:
+            return start, end
+        if i > 0 and _HEADING_LINE.match(text[spans[i - 1][0]:spans[i - 1][1]]):
+            start = spans[i - 1][0]
+        if i + 1 < len(spans) and not _HEADING_LINE.match(text[spans[i + 1][0]:spans[i + 1][1]]) \
+                and spans[i + 1][1] - start <= MAX_ANSWER_CHARS:
+            end = spans[i + 1][1]
+        return start, end
+
+    def pick(self, question: str, hits: list[Hit]) -> Answer | None:
+        spans = self._spans(hits)
+        if not spans:
+            return None
+        texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e in spans]
+        q_terms = tokenize(question)
+        lexical = np.array([self._lexical(q_terms, t) for t in texts])
+        if self.embedder is not None:
+            vectors = self.embedder.encode([question] + texts)
+            dense = vectors[1:] @ vectors[0]
+        else:
+            dense = np.zeros(len(texts))
+        wanted = [want for ask, want in _WANTS if ask.search(question)]
+        kind = np.array([1.0 if wanted and any(w.search(t) for w in wanted) else 0.0 for t in texts])
+        top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
+        rank = np.array([max(0.0, hits[i].score) / top for i, _, _ in spans])
+        length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
+        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok
+        best = int(np.argmax(score))
+        i, s, e = spans[best]
+        passage = hits[i].passage
+        text = self.index.documents[passage.doc_id].text
+        s, e = self._extend(text, s, e, passage.start, passage.end)
+        if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
+            cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
+            e = cut if cut > s else s + MAX_ANSWER_CHARS
+        return Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i)
