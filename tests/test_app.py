@@ -34,3 +34,280 @@ def test_api_search_errors_say_what_to_change(client, params, fragment):
 def test_unknown_document_filter_is_404(client):
     r = client.get("/api/search", params={"q": "x", "doc": "nope"})
     assert r.status_code == 404 and "nope" in r.json()["detail"]
+
+
+# --- shared helpers ---
+
+BLACKPOOL = "blackpool-council-local-authority-assessment-2025-08-06"
+SAFEGUARDING = "What score did Blackpool get for safeguarding?"
+
+
+def assert_security_headers(r):
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "style-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+    assert r.headers["x-frame-options"] == "DENY"
+
+
+# --- POST /api/ask ---
+
+def test_api_ask_returns_a_cited_answer(client):
+    r = client.post("/api/ask", json={"question": SAFEGUARDING})
+    assert r.status_code == 200
+    body = r.json()
+    assert {"answer", "found", "citations", "conversation_id", "mode", "answer_source"} <= set(body)
+    assert body["found"] and "Score: 1" in body["answer"] and body["mode"] == "hybrid"
+    assert 1 <= len(body["citations"]) <= 5
+    assert any("Safeguarding" in c["section_path"] for c in body["citations"])
+    c = body["citations"][0]
+    assert {"text", "doc", "title", "section", "section_path", "start", "end", "score"} <= set(c)
+
+
+def test_api_ask_follow_up_keeps_the_council(client):
+    first = client.post("/api/ask", json={"question": SAFEGUARDING}).json()
+    second = client.post("/api/ask", json={"question": "and for assessing needs?",
+                                            "conversation_id": first["conversation_id"]}).json()
+    assert second["conversation_id"] == first["conversation_id"]
+    assert second["council"] == "Blackpool Council"
+    assert any("Assessing needs" in c["section_path"] for c in second["citations"])
+
+
+def test_api_ask_filters(client):
+    body = client.post("/api/ask", json={"question": "waiting for an assessment", "council": "Lancashire"}).json()
+    assert body["citations"] and all("Lancashire County Council" in c["councils"] for c in body["citations"])
+    body = client.post("/api/ask", json={"question": "rating", "doc": "lancashire-rated-requires-improvement-news"}).json()
+    assert {c["doc"] for c in body["citations"]} == {"lancashire-rated-requires-improvement-news"}
+
+
+@pytest.mark.parametrize("payload,fragment", [
+    ({"question": ""}, "empty"),
+    ({"question": "  \n "}, "empty"),
+    ({"question": "x" * 2001}, "2000"),
+    ({}, "question: Field required"),
+    ({"q": "hello"}, "q: Extra inputs are not permitted"),
+    ({"question": 5}, "question: Input should be a valid string"),
+    ({"question": None}, "question: Input should be a valid string"),
+    ({"question": "x", "conversation_id": ["a"]}, "conversation_id"),
+    ({"question": "x", "council": 3}, "council"),
+    ({"question": "x", "council": "Kent"}, "Councils covered"),
+    (["What score?"], "JSON object"),
+    ("What score?", "JSON object"),
+])
+def test_api_ask_errors_say_what_to_change(client, payload, fragment):
+    r = client.post("/api/ask", json=payload)
+    assert r.status_code == 422, r.text
+    assert fragment in r.json()["detail"]
+    assert_security_headers(r)
+
+
+@pytest.mark.parametrize("content", ['{"question": "x"', "question=x", "", "\xff\xfe"])
+def test_api_ask_malformed_body_is_422(client, content):
+    r = client.post("/api/ask", content=content.encode("latin-1"), headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert "JSON" in r.json()["detail"]
+
+
+def test_api_ask_unknown_document_is_404(client):
+    r = client.post("/api/ask", json={"question": "x", "doc": "../../etc/passwd"})
+    assert r.status_code == 404 and "passwd" in r.json()["detail"] and BLACKPOOL in r.json()["detail"]
+
+
+def test_api_ask_wrong_method_is_405_json(client):
+    r = client.get("/api/ask")
+    assert r.status_code == 405 and "GET is not allowed on /api/ask" in r.json()["detail"]
+
+
+# --- documents ---
+
+def test_api_documents(client, service):
+    body = client.get("/api/documents").json()
+    assert body == {"documents": service.documents()}
+    assert len(body["documents"]) == 5 and {"id", "title", "councils", "kind", "date", "passages"} <= set(body["documents"][0])
+
+
+def test_api_document_has_metadata_and_text(client, service):
+    body = client.get(f"/api/documents/{BLACKPOOL}").json()
+    assert body == service.document(BLACKPOOL)
+    assert body["title"].startswith("Blackpool Council") and len(body["text"]) > 100_000
+
+
+def test_api_document_with_a_cited_range(client, service):
+    body = client.get(f"/api/documents/{BLACKPOOL}", params={"start": 4603, "end": 4633}).json()
+    assert body["cited"] == {"start": 4603, "end": 4633, "text": service.document(BLACKPOOL)["text"][4603:4633]}
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/documents/nope", 404), ("/api/documents/%2E%2E", 404), ("/api/documents/%2e%2e%2fcorpus", 404),
+    ("/api/documents/..%2F..%2Fetc%2Fpasswd", 404), ("/api/nothing-here", 404),
+    (f"/api/documents/{BLACKPOOL}?start=10", 422), (f"/api/documents/{BLACKPOOL}?start=10&end=5", 422),
+    (f"/api/documents/{BLACKPOOL}?start=-1&end=5", 422), (f"/api/documents/{BLACKPOOL}?start=0&end=99999999", 422),
+    (f"/api/documents/{BLACKPOOL}?start=a&end=5", 422),
+])
+def test_api_document_errors(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("application/json") and r.json()["detail"]
+    assert "Traceback" not in r.text
+
+
+# --- health, schema, docs ---
+
+def test_openapi_schema_lists_the_api(client):
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert {"/healthz", "/api/search", "/api/ask", "/api/documents", "/api/documents/{doc_id}"} <= set(paths)
+    assert "post" in paths["/api/ask"]
+
+
+def test_docs_page_lists_the_routes_without_a_cdn(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "POST /api/ask" in r.text and "/openapi.json" in r.text
+    assert "cdn" not in r.text.lower() and "<script>" not in r.text
+
+
+# --- headers, errors, escaping ---
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/"), ("get", "/healthz"), ("get", "/api/documents"), ("get", "/documents"), ("get", "/nope"),
+    ("get", "/api/search?q="), ("get", "/ask?q="), ("get", "/static/style.css"), ("get", "/openapi.json"),
+    ("get", "/docs"), ("post", "/api/ask"),
+])
+def test_security_headers_on_every_response(client, method, path):
+    assert_security_headers(getattr(client, method)(path))
+
+
+def test_a_server_bug_is_a_generic_500_with_headers(service, caplog):
+    app = create_app(service.settings, service=service)
+
+    @app.get("/api/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    @app.get("/boom")
+    def boom_page():
+        raise RuntimeError("secret internals")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    r = c.get("/api/boom")
+    assert r.status_code == 500 and r.json() == {"detail": "Something went wrong on our side. Please try again later."}
+    assert_security_headers(r)
+    r = c.get("/boom")
+    assert r.status_code == 500 and "text/html" in r.headers["content-type"] and "secret" not in r.text
+    assert "secret internals" in caplog.text  # logged for us, not shown to them
+
+
+# --- HTML pages ---
+
+def test_home_page_has_the_form_filters_and_landmarks(client, service):
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert '<html lang="en-GB">' in html and 'class="skip-link" href="#main"' in html
+    assert '<main id="main"' in html and "<header" in html and "<footer" in html and '<nav aria-label="Main">' in html
+    assert '<form id="ask-form" class="ask-form" action="/ask" method="get"' in html
+    assert '<label for="q">' in html and 'name="conversation_id" value=""' in html
+    assert '<option value="Lancashire County Council">' in html
+    for d in service.documents():
+        assert f'<option value="{d["id"]}">' in html
+    assert '<script src="/static/app.js" defer></script>' in html and "<script>" not in html
+    assert "cdn" not in html.lower() and "http://" not in html and "https://" not in html
+
+
+def test_ask_page_renders_the_answer_and_citations(client):
+    r = client.get("/ask", params={"q": SAFEGUARDING})
+    assert r.status_code == 200
+    html = r.text
+    assert '<blockquote class="quote">## Safeguarding\n\nScore: 1' in html
+    assert 'Quoted from <a href="#turn-1-c1">citation 1</a>' in html
+    assert "<li>Quality statement scores</li><li>Safeguarding</li>" in html
+    assert "<mark>Safeguarding</mark>" in html and "<mark>Score</mark>" in html
+    assert f'href="/documents/{BLACKPOOL}?start=4603&amp;end=4633#p-4603-4633">View in report' in html
+    conversation_id = html.split('name="conversation_id" value="')[1].split('"')[0]
+    assert len(conversation_id) > 10
+    # the follow-up, as the no-JavaScript form sends it
+    html = client.get("/ask", params={"q": "and for assessing needs?", "conversation_id": conversation_id}).text
+    assert f'name="conversation_id" value="{conversation_id}"' in html
+    assert "<li>Assessing needs</li>" in html and "keep to <strong>Blackpool Council</strong>" in html
+
+
+def test_ask_page_not_found_shows_possibly_related(client, service, monkeypatch):
+    real = service.ask
+
+    def unanswered(*args, **kwargs):
+        return dict(real(*args, **kwargs), found=False, answer="", answer_source=None)
+
+    monkeypatch.setattr(service, "ask", unanswered)
+    html = client.get("/ask", params={"q": "What colour is the town hall?"}).text
+    assert "The reports don't answer that." in html and "Possibly related" in html
+    assert '<blockquote' not in html
+
+
+def test_ask_page_keeps_the_filters(client):
+    html = client.get("/ask", params={"q": "rating", "council": "Lancashire County Council"}).text
+    assert '<option value="Lancashire County Council" selected>' in html
+
+
+def test_ask_page_escapes_the_question(client):
+    q = '<script>alert("x")</script> safeguarding <b>'
+    r = client.get("/ask", params={"q": q})
+    assert r.status_code == 200
+    assert "<script>alert" not in r.text and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in r.text
+    assert "<b>" not in r.text
+
+
+@pytest.mark.parametrize("params,status,fragment", [
+    ({"q": ""}, 422, "empty"), ({}, 422, "empty"), ({"q": "x" * 2001}, 422, "2000"),
+    ({"q": "x", "council": "Kent"}, 422, "Councils covered"), ({"q": "x", "doc": "nope"}, 404, "nope"),
+])
+def test_ask_page_errors_are_html_with_the_message(client, params, status, fragment):
+    r = client.get("/ask", params=params)
+    assert r.status_code == status and r.headers["content-type"].startswith("text/html")
+    assert fragment in r.text and 'aria-invalid="true"' in r.text and '<form id="ask-form"' in r.text
+
+
+def test_documents_page_lists_the_documents(client, service):
+    html = client.get("/documents").text
+    for d in service.documents():
+        assert f'href="/documents/{d["id"]}"' in html
+
+
+def test_document_page_renders_markdown_and_highlights_the_cited_passage(client):
+    r = client.get(f"/documents/{BLACKPOOL}", params={"start": 4603, "end": 4633})
+    assert r.status_code == 200
+    html = r.text
+    assert '<section id="p-4603-4633" class="cited"' in html
+    cited = html.split('<section id="p-4603-4633"')[1].split("</section>")[0]
+    assert "<h3>Safeguarding</h3>" in cited and "<p>Score: 1</p>" in cited
+    assert '<a href="#p-4603-4633">Go to the cited passage</a>' in html
+    assert html.count("<h1>") == 1  # the document's own headings sit one level below the page title
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/documents/nope", 404), ("/documents/%2E%2E", 404), (f"/documents/{BLACKPOOL}?start=5", 422),
+    (f"/documents/{BLACKPOOL}?start=x&end=9", 422), ("/no-such-page", 404),
+])
+def test_html_errors_are_pages_with_the_status(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status and r.headers["content-type"].startswith("text/html")
+    assert '<p class="error-message">' in r.text and "Traceback" not in r.text
+
+
+def test_markdown_raw_html_is_not_rendered():
+    from rag.app import render_document
+
+    html = render_document('# Title\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)> [x](javascript:alert(1))', 0, 5)
+    assert "<script>" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;" in html and html.startswith('<section id="p-0-5" class="cited"')
+
+
+def test_highlight_escapes_first_then_marks():
+    from rag.app import highlight
+
+    out = highlight('Safeguarding <b>score</b> & "assessment" of needs', "What score for <b> assessing needs?")
+    assert out == ('Safeguarding &lt;b&gt;<mark>score</mark>&lt;/b&gt; &amp; &#34;<mark>assessment</mark>&#34; '
+                   'of <mark>needs</mark>')
+    assert highlight("<i>x</i>", "") == "&lt;i&gt;x&lt;/i&gt;"
