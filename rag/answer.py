@@ -16,16 +16,27 @@ import numpy as np
 
 from .chunking import sentence_spans
 from .index import Index
-from .text import tokenize
+from .text import term_groups, tokenize
 from .types import Hit
 
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 
+# When to say the reports don't answer a question. Calibrated on eval/questions.jsonl (answerable)
+# against eval/unanswerable.jsonl (other councils, topics the reports don't cover, off-topic, nonsense):
+# a top passage this far from the question in meaning, or a question word the corpus never uses
+# ("salary", "Ofsted", "potholes") with only a middling match, means the reports don't say.
+MIN_DENSE = 0.45
+MIN_DENSE_WITH_UNKNOWN_TERM = 0.68
+# Words a question uses to ask, not to say what about: not evidence of a topic the corpus lacks.
+_ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean", "show", "know", "take", "make",
+                 "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas"}
+
 _HEADING_LINE = re.compile(r"^ {0,3}#{1,6}\s")
 _WANTS = [  # (question pattern, what an answering sentence contains)
-    (re.compile(r"\b(how many|how much|what (percentage|proportion|share|number)|how satisfied|what per ?cent|rank|ranking)\b", re.I),
-     re.compile(r"\d")),
+    (re.compile(r"\b(what (percentage|proportion|share)|how satisfied|what per ?cent)\b", re.I),
+     re.compile(r"\d%|\bper ?cent\b", re.I)),
+    (re.compile(r"\b(how many|how much|what number|rank|ranking|ranked)\b", re.I), re.compile(r"\d")),
     (re.compile(r"\b(how long|longest|shortest|wait(ed|ing)? .*\b(most|least))\b", re.I),
      re.compile(r"\b\d+\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b", re.I)),
     (re.compile(r"\bwhen\b|\bwhat date\b", re.I),
@@ -47,10 +58,12 @@ class Answer:
 
 
 def _idf(index: Index) -> dict[str, float]:
-    n = len(index.tokens)
+    """Over the passages' own text: the context indexed with them (council names on every passage of
+    a document) would make a council's name look like a common word."""
+    n = len(index.passages)
     df: dict[str, int] = {}
-    for tokens in index.tokens:
-        for t in set(tokens):
+    for p in index.passages:
+        for t in set(tokenize(index.text(p))):
             df[t] = df.get(t, 0) + 1
     return {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
 
@@ -74,13 +87,17 @@ class AnswerPicker:
                 out.append((i, s, e))
         return out
 
-    def _lexical(self, q_terms: list[str], sentence: str) -> float:
-        if not q_terms:
+    def _lexical(self, question: str, sentence: str, context: str = "") -> float:
+        """Share of the question's terms (weighted by rarity; numbers double) that the sentence, or the
+        context it inherits from its passage (councils, section path), contains."""
+        groups = term_groups(question)
+        if not groups:
             return 0.0
-        present = set(tokenize(sentence))
-        weight = lambda t: self.idf.get(t, self.default_idf) * (2.0 if t[0].isdigit() or t[0] == "£" else 1.0)
-        total = sum(weight(t) for t in set(q_terms))
-        return sum(weight(t) for t in set(q_terms) if t in present) / total if total else 0.0
+        present = set(tokenize(sentence)) | set(tokenize(context))
+        weight = lambda g: max(self.idf.get(t, self.default_idf) for t in g) * (2.0 if g[0][0] in "0123456789£" else 1.0)
+        unique = {tuple(g): weight(g) for g in groups}
+        total = sum(unique.values())
+        return sum(w for g, w in unique.items() if any(t in present for t in g)) / total if total else 0.0
 
     def _extend(self, text: str, start: int, end: int, p_start: int, p_end: int) -> tuple[int, int]:
         """A very short answer ("Score: 1") takes in the heading above it and the line after it."""
@@ -97,13 +114,39 @@ class AnswerPicker:
             end = spans[i + 1][1]
         return start, end
 
-    def pick(self, question: str, hits: list[Hit]) -> Answer | None:
+    def unknown_terms(self, question: str) -> list[str]:
+        """Words of the question (as written) that occur nowhere in the corpus."""
+        out = []
+        for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", question):
+            stems = tokenize(word)
+            if stems and all(t not in self.idf and t not in _ASKING_WORDS for t in stems) and word not in out:
+                out.append(word)
+        return out
+
+    def supported(self, question: str, hits: list[Hit]) -> tuple[bool, str]:
+        """Whether the top passages support an answer, and if not, why (for the message shown)."""
+        if not hits:
+            return False, "no passages"
+        dense = hits[0].scores.get("dense")
+        unknown = self.unknown_terms(question)
+        if dense is None:  # BM25 only: all we can go on is whether the corpus knows the question's words
+            return (not unknown and hits[0].score > 0), ("the reports never mention " + ", ".join(unknown)
+                                                          if unknown else "no passage shares the question's words")
+        if dense < MIN_DENSE:
+            return False, "no passage is close to the question"
+        if unknown and dense < MIN_DENSE_WITH_UNKNOWN_TERM:
+            return False, "the reports never mention " + ", ".join(unknown)
+        return True, ""
+
+    def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = ()) -> Answer | None:
+        """The best answering span. `councils`: the ones the question is about; sentences from passages
+        about other councils count for less."""
         spans = self._spans(hits)
         if not spans:
             return None
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e in spans]
-        q_terms = tokenize(question)
-        lexical = np.array([self._lexical(q_terms, t) for t in texts])
+        contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, _, _ in spans]
+        lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
         if self.embedder is not None:
             vectors = self.embedder.encode([question] + texts)
             dense = vectors[1:] @ vectors[0]
@@ -114,7 +157,9 @@ class AnswerPicker:
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, _, _ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
-        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok
+        elsewhere = np.array([0.6 if councils and hits[i].passage.councils
+                              and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, _, _ in spans])
+        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere
         best = int(np.argmax(score))
         i, s, e = spans[best]
         passage = hits[i].passage

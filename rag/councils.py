@@ -56,3 +56,53 @@ def passage_councils(doc_councils: tuple[str, ...], section: str, text: str) -> 
         return tuple(doc_councils)
     matcher = CouncilMatcher(doc_councils)
     return tuple(matcher.find(section) or matcher.find(text))
+
+
+def _gazetteer() -> list[str]:
+    from pathlib import Path
+
+    path = Path(__file__).with_name("data") / "english_councils.txt"
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+# Council names that are also everyday words or surnames: only read as councils next to "Council".
+_AMBIGUOUS = {"Reading", "Bury", "Sutton", "Derby", "Bedford", "Brent", "Halton", "Merton", "Sefton", "Rutland"}
+_ANY_COUNCIL = re.compile(r"\b((?:[A-Z][a-z]+(?:[- ](?:upon|on|and|with|of|the|[A-Z][a-z]+))*)\s+"
+                          r"(?:County |City |Borough |Metropolitan Borough |District )?Council)\b")
+
+
+class CouncilGazetteer:
+    """Recognises English councils by name, so a question about one the corpus does not cover can be told so."""
+
+    def __init__(self, covered: CouncilMatcher):
+        self.covered = covered
+        names = [n for n in _gazetteer()]
+        self._plain = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)
+                                                   if n not in _AMBIGUOUS) + r")\b")
+        self._ambiguous = re.compile(r"\b(" + "|".join(sorted(_AMBIGUOUS)) + r")(?:'s)?\s+(?:Borough |City )?Council\b")
+
+    def not_covered(self, text: str) -> list[str]:
+        """Councils the text names (as written, short form) that no document covers."""
+        text = fold_quotes(text)
+        found: list[str] = []
+        taken: list[tuple[int, int]] = []
+        for pattern in (self._ambiguous, self._plain, _ANY_COUNCIL):
+            for m in pattern.finditer(text):
+                words = m.group(1).split()
+                while words and words[0] in _NOT_NAMES:
+                    words.pop(0)
+                name = " ".join(words)
+                start = m.end(1) - len(name)
+                if len(words) < (2 if pattern is _ANY_COUNCIL else 1) or any(s < m.end() and start < e for s, e in taken):
+                    continue
+                taken.append((start, m.end()))
+                if not self.covered.find(name) and short_name(name) not in found:
+                    found.append(short_name(name))
+        return found
+
+
+# Capitalised words that start a sentence, not a council's name: "Was Leeds City Council ...".
+_NOT_NAMES = {"Was", "Is", "Are", "Were", "Did", "Does", "Do", "Has", "Have", "Had", "How", "What", "Why", "When",
+              "Where", "Which", "Who", "Whose", "The", "A", "An", "Each", "Every", "Our", "Their", "This", "That",
+              "In", "For", "At", "By", "From", "Can", "Could", "Will", "Would", "Should", "Tell", "Show"}

@@ -27,7 +27,7 @@ from .config import Settings
 from .councils import passage_councils
 from .documents import load_documents
 from .errors import IndexDamaged, IndexMissing
-from .text import tokenize, _MARKS
+from .text import TOKENIZER_VERSION, _MARKS, tokenize
 from .types import SECTION_SEP, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ def is_up_to_date(index_dir: Path, documents: list[Document], settings: Settings
     return (manifest.get("format_version") == FORMAT_VERSION
             and manifest.get("model", {}).get("name") == settings.model
             and manifest.get("vectors", False)
+            and manifest.get("tokenizer") == TOKENIZER_VERSION
             and [d.get("key") for d in manifest.get("documents", [])]
             == [_document_key(d, settings) for d in documents])
 
@@ -206,6 +207,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             "chunking": {"version": CHUNKER_VERSION, "target_chars": settings.target_passage_chars,
                          "max_chars": settings.max_passage_chars},
             "documents": entries,
+            "tokenizer": TOKENIZER_VERSION,
             "passage_count": len(passages),
             "vectors": True,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

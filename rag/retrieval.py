@@ -15,7 +15,7 @@ from .councils import CouncilMatcher
 from .errors import BadRequest, NotFound
 from .index import Index
 from .text import tokenize
-from .types import Hit
+from .types import Hit, Passage
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,15 @@ class Retriever:
             docs = [d.id for d in self.index.documents.values() if name in d.councils]
             mask &= np.isin(self._doc_of, docs)
         return mask
+
+    def allows(self, passage: Passage, council: str | None = None, doc: str | None = None) -> bool:
+        """Whether the filters let this passage through."""
+        if doc and passage.doc_id != doc:
+            return False
+        if council:
+            name = self.matcher.resolve(council)
+            return name in self.index.documents[passage.doc_id].councils
+        return True
 
     def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
                mode: str | None = None, prefer: tuple[str, ...] = ()) -> list[Hit]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from .answer import AnswerPicker
 from .config import Settings
 from .conversation import ConversationStore, is_follow_up
+from .councils import CouncilGazetteer
+from .facts import Fact, Facts
 from .errors import BadRequest, NotFound, RagError
 from .index import Index, current_build, load_index
 from .retrieval import Retriever
@@ -75,6 +77,8 @@ class Service:
                 log.warning("%s Searching with BM25 only.", exc)
         retriever = Retriever(index, embedder)
         retriever.answers = AnswerPicker(index, embedder)
+        retriever.facts = Facts(index)
+        retriever.gazetteer = CouncilGazetteer(retriever.matcher)
         return retriever
 
     @property
@@ -99,41 +103,69 @@ class Service:
         query, k = check_query(query), check_k(k)
         retriever = self.retriever  # one index for the whole request, even if a reload swaps it meanwhile
         mode = retriever.effective_mode(mode)
-        hits = retriever.search(query, k, council=council or None, doc=doc or None, mode=mode)
+        hits = self._rank(retriever, query, k, council=council or None, doc=doc or None, mode=mode)
         return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
+
+    @staticmethod
+    def _rank(retriever: Retriever, query: str, k: int, council=None, doc=None, mode=None, prefer=(),
+              fact: Fact | None = None) -> list[Hit]:
+        """Ranked passages; for a rating or score question, the passage stating the record comes first."""
+        hits = retriever.search(query, k, council=council, doc=doc, mode=mode, prefer=prefer)
+        fact = fact or retriever.facts.lookup(query, council)
+        if fact is None or not retriever.allows(fact.passage, council, doc):
+            return hits
+        first = next((h for h in hits if h.passage == fact.passage), None)
+        first = first or Hit(fact.passage, retriever.index.text(fact.passage), hits[0].score if hits else 1.0)
+        first.scores["fact"] = 1.0
+        return [first] + [h for h in hits if h.passage != fact.passage][:k - 1]
 
     def ask(self, question: str, conversation_id: str | None = None, council: str | None = None,
             doc: str | None = None) -> dict:
         """A cited answer. Within a conversation, a question that names no council keeps the council of
         the turns before it, and an elliptical follow-up ("and for safeguarding?") is searched together
-        with the question it follows."""
+        with the question it follows. Ratings and scores are answered from the parsed records."""
         question = check_query(question)
         retriever = self.retriever
+        index = retriever.index
         conv = self.conversations.get_or_create(conversation_id)
         named = retriever.matcher.find(question)
         if council and retriever.matcher.resolve(council) is None:
             retriever.candidate_mask(council=council)  # raises the "councils covered" message
         about = (retriever.matcher.resolve(council) if council else None) or (named[0] if named else conv.council)
-        query = question
-        if conv.questions and not named and is_follow_up(question):
-            query = f"{question} {conv.questions[-1]}"
-        mode = retriever.effective_mode(None)
-        hits = retriever.search(query, k=10, council=council or None, doc=doc or None,
-                                prefer=(about,) if about else ())
-        answer = retriever.answers.pick(question, hits) if hits else None
+        previous = conv.questions[-1] if conv.questions else ""
+        follow_up = bool(previous) and not named and is_follow_up(question)
+        query = f"{question} {previous}" if follow_up else question
+        reply = {"question": question, "answer": "", "found": False, "message": "", "answer_source": None,
+                 "fact": None, "citations": [], "council": about, "conversation_id": conv.id,
+                 "mode": retriever.effective_mode(None)}
         self.conversations.record(conv, question, about)
-        citations = [hit_json(h, retriever.index) for h in hits[:CITATIONS]]
-        return {
-            "question": question,
-            "answer": answer.text if answer else "",
-            "found": answer is not None,
-            "answer_source": ({"doc": answer.doc_id, "start": answer.start, "end": answer.end,
-                               "citation": answer.citation} if answer else None),
-            "citations": citations,
-            "council": about,
-            "conversation_id": conv.id,
-            "mode": mode,
-        }
+
+        uncovered = retriever.gazetteer.not_covered(question)
+        if uncovered and not named and not council:
+            reply["message"] = (f"The reports here don't cover {', '.join(uncovered)}. "
+                                f"They cover: {', '.join(retriever.councils())}.")
+            return reply
+
+        fact = retriever.facts.lookup(question, about, before=previous if follow_up else "")
+        if fact is not None and not retriever.allows(fact.passage, council, doc):
+            fact = None
+        hits = self._rank(retriever, query, 10, council=council or None, doc=doc or None,
+                          prefer=(about,) if about else (), fact=fact)
+        reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
+        if fact is not None:
+            fact_json = fact.json(index)
+            reply.update(answer=fact_json["source"]["text"], found=True, fact=fact_json,
+                         answer_source={"doc": fact.doc_id, "start": fact.start, "end": fact.end, "citation": 0})
+            return reply
+        found, why = retriever.answers.supported(question, hits)
+        answer = retriever.answers.pick(question, hits, councils=(about,) if about else ()) if found else None
+        if answer is None:
+            reply["message"] = f"The reports don't answer that ({why}). The passages below may be related."
+            return reply
+        reply.update(answer=answer.text, found=True,
+                     answer_source={"doc": answer.doc_id, "start": answer.start, "end": answer.end,
+                                    "citation": answer.citation})
+        return reply
 
     def documents(self) -> list[dict]:
         return [dict(d.meta(), passages=sum(1 for p in self.index.passages if p.doc_id == d.id))

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+TOKENIZER_VERSION = 2  # stored in the index manifest: a change means the BM25 data must be rebuilt
+
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
 _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
@@ -50,9 +52,15 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+_YEAR_SPAN = re.compile(r"^((?:19|20)\d\d)[-/]((?:19|20)?\d\d)$")
+
+
 def _number_tokens(token: str) -> list[str]:
-    """The number as written, then its bare forms: without £ or %, without thousands commas, and each part of a range."""
+    """The number as written, then its bare forms: without £ or %, without thousands commas, each part
+    of a range, and for a financial year (2023/24, 2023/2024, 2023-24) one form they all share."""
     out = [token]
+    if (m := _YEAR_SPAN.match(token)) and int(m.group(2)[-2:]) == (int(m.group(1)) + 1) % 100:
+        out.append(f"fy{m.group(1)}")
     for part in _NUMBER_PART.findall(token):
         for form in (part, part.rstrip("%"), part.rstrip("%").replace(",", "")):
             if form not in out:
@@ -60,21 +68,29 @@ def _number_tokens(token: str) -> list[str]:
     return out
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, words stemmed; numbers kept whole, with their parts beside them.
+def term_groups(text: str) -> list[list[str]]:
+    """Each term of the text with its equivalent forms: a word as one stem, a number with its bare forms.
 
-    "Blackpool's 44.68% in 2023-2028" -> ["blackpool", "44.68%", "44.68", "2023-2028", "2023", "2028"]
+    tokenize() is these groups flattened; answer scoring counts a group once, matched by any form.
     """
     text = fold_quotes(text).translate(_DASHES).lower()
-    tokens: list[str] = []
+    groups: list[list[str]] = []
     for match in _TOKEN.finditer(text):
         token = match.group()
         if token[0].isdigit() or token[0] == "£":
-            tokens.extend(_number_tokens(token.rstrip(",.")))
+            groups.append(_number_tokens(token.rstrip(",.")))
             continue
         if token.endswith("'s"):
             token = token[:-2]
         token = token.replace("'", "")
         if token and token not in STOPWORDS:
-            tokens.append(stem(token))
-    return tokens
+            groups.append([stem(token)])
+    return groups
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop words dropped, words stemmed; numbers kept whole, with their bare forms beside them.
+
+    "Blackpool's 44.68% in 2023-2028" -> ["blackpool", "44.68%", "44.68", "2023-2028", "2023", "2028"]
+    """
+    return [form for group in term_groups(text) for form in group]

@@ -1,0 +1,241 @@
+"""Ratings and scores as records, each with the passage of the source that states it.
+
+- From a CQC local authority assessment: the council's overall rating and, for each of the nine
+  quality statements, its theme and score (1-4) with the score's meaning.
+- From news articles: ratings a sentence states for a council ("rated ... as 'requires improvement'",
+  "Lincolnshire (indicative rating: good)") and counts of scores ("Nottingham (three 3s and six 2s)").
+
+A question about a rating or score is answered from these records, quoting the stating passage.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import cqc
+from .chunking import sentence_spans
+from .councils import CouncilMatcher, short_name
+from .documents import slugify
+from .index import Index
+from .text import tokenize
+from .types import SECTION_SEP, Passage
+
+_RATING_WORD = re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I)
+_RATING_CUE = re.compile(r"\b(rated|rating|ratings|grade|grades)\b", re.I)
+_SCORE_LINE = re.compile(r"^\s*(?:#{1,6}\s*)?Score\s*:\s*([1-4])\b", re.I | re.M)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_COUNTS = re.compile(r"\(((?:(?:one|two|three|four|five|six|seven|eight|nine)\s+[1-4]s?(?:,\s*|\s+and\s+)?)+)\)", re.I)
+_COUNT_PART = re.compile(r"(one|two|three|four|five|six|seven|eight|nine)\s+([1-4])", re.I)
+_ACROSS_THE_BOARD = re.compile(r"\b([1-4])s across the board\b", re.I)
+_SCORE_INTENT = re.compile(r"\b(score|scores|scored|scoring)\b", re.I)
+_RATING_INTENT = re.compile(r"\b(rating|ratings|rated|grade|graded)\b", re.I)
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S.*$", re.M)
+_MEANING = re.compile(r"\b(?:score|rating) of ([1-4])\b.*\b(mean|means|indicate|indicates|stand for)\b"
+                      r"|\bwhat (?:does|is) (?:a )?([1-4])\b", re.I)
+_GENERIC_STEMS = {"care", "peopl", "support", "improv", "system", "manag", "live"}
+
+
+@dataclass
+class Fact:
+    council: str
+    kind: str  # "rating" | "score" | "score_counts" | "meaning"
+    value: object  # "Inadequate", 2, {"3": 8, "2": 1}
+    doc_id: str
+    start: int  # the verbatim text that states it: document text[start:end]
+    end: int
+    passage: Passage  # the passage it is in (cited first)
+    statement: str | None = None
+    indicative: bool = False
+    explicitness: int = 0  # for a rating read from an article: 3 = the sentence names this council alone
+
+    def json(self, index: Index) -> dict:
+        out = {"kind": self.kind, "value": self.value, "council": self.council}
+        if self.statement:
+            number = cqc.theme_of(self.statement)
+            out.update(statement=self.statement, theme=number, theme_name=cqc.THEMES[number][0] if number else None)
+        if self.kind == "score":
+            out["meaning"] = cqc.SCORE_MEANINGS[self.value]
+        if self.kind == "rating":
+            out["indicative"] = self.indicative
+        doc = index.documents[self.doc_id]
+        out["source"] = {"doc": self.doc_id, "title": doc.title, "section": SECTION_SEP.join(self.passage.section),
+                         "start": self.start, "end": self.end, "text": doc.text[self.start:self.end]}
+        return out
+
+
+@dataclass
+class CouncilRecord:
+    name: str
+    slug: str
+    rating: Fact | None = None
+    published: str | None = None
+    statements: dict[str, Fact] = field(default_factory=dict)
+    score_counts: Fact | None = None
+    ratings_stated: list[Fact] = field(default_factory=list)
+
+    def json(self, index: Index, full: bool = True) -> dict:
+        out = {"council": self.name, "slug": self.slug,
+               "rating": self.rating.value if self.rating else None,
+               "indicative": self.rating.indicative if self.rating else None,
+               "published": self.published,
+               "scores": {f.statement: f.value for f in self.statements.values()},
+               "score_counts": self.score_counts.value if self.score_counts else None}
+        if full:
+            out["rating_source"] = self.rating.json(index)["source"] if self.rating else None
+            out["statements"] = [self.statements[s].json(index) for s in cqc.QUALITY_STATEMENTS if s in self.statements]
+            out["score_counts_source"] = self.score_counts.json(index)["source"] if self.score_counts else None
+            out["ratings_stated"] = [f.json(index) for f in self.ratings_stated]
+        return out
+
+
+def statement_in(question: str) -> str | None:
+    """The quality statement a question is about: the one sharing most of its distinctive words."""
+    stems = set(tokenize(question))
+    best, best_score = None, 0.0
+    for qs in cqc.QUALITY_STATEMENTS:
+        qs_stems = set(tokenize(qs))
+        shared = stems & qs_stems
+        if not shared or (not shared - _GENERIC_STEMS and len(shared) < 2):
+            continue
+        score = len(shared) / len(qs_stems)
+        if score > best_score:
+            best, best_score = qs, score
+    return best
+
+
+class Facts:
+    def __init__(self, index: Index):
+        self.index = index
+        self.councils: dict[str, CouncilRecord] = {}
+        names = [c for d in index.documents.values() for c in d.councils]
+        self.matcher = CouncilMatcher(names)
+        for name in names:
+            self.record(name)
+        by_doc: dict[str, list[Passage]] = {}
+        for p in index.passages:
+            by_doc.setdefault(p.doc_id, []).append(p)
+        for doc_id, passages in by_doc.items():
+            doc = index.documents[doc_id]
+            if doc.kind == "assessment" and len(doc.councils) == 1:
+                self._read_assessment(self.record(doc.councils[0]), doc_id, passages)
+            else:
+                self._read_article(doc_id, passages)
+        for rec in self.councils.values():
+            rec.ratings_stated.sort(key=lambda f: -f.explicitness)  # sentences naming the council, alone, first
+            if rec.rating is None and rec.ratings_stated:
+                rec.rating = rec.ratings_stated[0]
+        self.meanings = self._read_meanings()
+
+    def record(self, name: str) -> CouncilRecord:
+        slug = slugify(short_name(name))
+        if slug not in self.councils:
+            self.councils[slug] = CouncilRecord(name, slug)
+        return self.councils[slug]
+
+    def _read_assessment(self, rec: CouncilRecord, doc_id: str, passages: list[Passage]) -> None:
+        doc = self.index.documents[doc_id]
+        rec.published = rec.published or doc.date
+        for p in passages:
+            text = doc.text[p.start:p.end]
+            if p.section and p.section[0].lower().startswith("local authority rating") and rec.rating is None:
+                if m := _RATING_WORD.search(text):
+                    rec.rating = Fact(rec.name, "rating", m.group(1).capitalize(), doc_id, p.start, p.end, p)
+            statement = cqc.quality_statement(p.section[-1]) if p.section else None
+            m = _SCORE_LINE.search(text)
+            if statement and m and statement not in rec.statements:
+                # The summary ("Quality statement scores") states it first; the theme section repeats it.
+                # Quote from the statement's own heading to the end of the score line.
+                headings = [h for h in _HEADING.finditer(text, 0, m.start()) if cqc.quality_statement(h.group().lstrip("# "))]
+                start = p.start + (headings[-1].start() if headings else 0)
+                rec.statements[statement] = Fact(rec.name, "score", int(m.group(1)), doc_id, start,
+                                                 p.start + m.end(), p, statement=statement)
+
+    def _read_article(self, doc_id: str, passages: list[Passage]) -> None:
+        doc = self.index.documents[doc_id]
+        indicative = bool(re.search(r"\b(pilot|indicative)\b", doc.text, re.I))
+        for p in passages:
+            for s, e in sentence_spans(doc.text, p.start, p.end):
+                sentence = doc.text[s:e]
+                named = [c for c in self.matcher.find(sentence) if c in doc.councils]
+                if not named and len(p.councils) == 1 and len(doc.councils) == 1:
+                    named = list(p.councils)  # "rated us as ...", "the provision"
+                if not named:
+                    continue
+                self._rating_from(sentence, named, doc_id, s, e, p, indicative)
+                self._counts_from(sentence, doc_id, s, e, p, doc.councils)
+
+    def _rating_from(self, sentence, named, doc_id, s, e, p, indicative) -> None:
+        cues = [m.start() for m in _RATING_CUE.finditer(sentence)]
+        words = list(_RATING_WORD.finditer(sentence))
+        if not cues or not words:
+            return
+        word = min(words, key=lambda m: min(abs(m.start() - c) for c in cues))
+        value = word.group(1).capitalize()
+        for council in named:
+            rec = self.record(council)
+            fact = Fact(council, "rating", value, doc_id, s, e, p, indicative=indicative)
+            fact.explicitness = (council in self.matcher.find(sentence)) * 2 + (len(named) == 1)
+            same_doc = [f for f in rec.ratings_stated if f.doc_id == doc_id]
+            if not same_doc:
+                rec.ratings_stated.append(fact)
+            elif fact.explicitness > same_doc[0].explicitness:
+                rec.ratings_stated[rec.ratings_stated.index(same_doc[0])] = fact
+
+    def _counts_from(self, sentence, doc_id, s, e, p, doc_councils) -> None:
+        for m in _COUNTS.finditer(sentence):
+            before = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
+            if before:
+                counts = {str(int(score)): _NUMBER_WORDS[n.lower()] for n, score in _COUNT_PART.findall(m.group(1))}
+                self._set_counts(before[-1], counts, doc_id, s, e, p)
+        if m := _ACROSS_THE_BOARD.search(sentence):
+            named = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
+            if named:
+                self._set_counts(named[-1], {m.group(1): len(cqc.QUALITY_STATEMENTS)}, doc_id, s, e, p)
+
+    def _set_counts(self, council, counts, doc_id, s, e, p) -> None:
+        rec = self.record(council)
+        if rec.score_counts is None:
+            rec.score_counts = Fact(council, "score_counts", counts, doc_id, s, e, p)
+
+    def _read_meanings(self) -> dict[int, Fact]:
+        """Where a report spells out a score: "1 - Inadequate: Evidence shows significant shortfalls"."""
+        found: dict[int, Fact] = {}
+        line = re.compile(r"^\s*(?:#{1,6}\s*)?([1-4])\s*-\s*(?:inadequate|requires improvement|good|outstanding)?\s*:?\s*evidence shows[^\n]*",
+                          re.I | re.M)
+        for p in self.index.passages:
+            text = self.index.documents[p.doc_id].text
+            for m in line.finditer(text, p.start, p.end):
+                score = int(m.group(1))
+                if score not in found or ("inadequate" in m.group(0).lower() and "inadequate" not in
+                                          text[found[score].start:found[score].end].lower()):
+                    end = min(m.end(), p.end)
+                    found[score] = Fact("", "meaning", cqc.SCORE_MEANINGS[score], p.doc_id, p.start + (m.start() - p.start)
+                                        + (len(m.group(0)) - len(m.group(0).lstrip())), end, p)
+        return found
+
+    def lookup(self, question: str, council: str | None = None, before: str = "") -> Fact | None:
+        """The record a rating or score question asks for, if there is one. `before` is the question a
+        follow-up follows ("and for safeguarding?"): it can supply what is asked and about whom."""
+        if m := _MEANING.search(question):
+            return self.meanings.get(int(m.group(1) or m.group(2)))
+        asked = f"{question} {before}"
+        wants_score, wants_rating = bool(_SCORE_INTENT.search(asked)), bool(_RATING_INTENT.search(asked))
+        if not (wants_score or wants_rating):
+            return None
+        named = self.matcher.find(question) or self.matcher.find(before) or ([council] if council else [])
+        if len(named) != 1:
+            return None
+        rec = self.councils.get(slugify(short_name(named[0])))
+        if rec is None:
+            return None
+        statement = statement_in(question) or statement_in(before)
+        if statement and statement in rec.statements:
+            return rec.statements[statement]
+        if wants_score and rec.score_counts:
+            return rec.score_counts
+        if wants_rating and not statement and rec.rating:
+            return rec.rating
+        return None
+
+    def table(self) -> list[dict]:
+        return [rec.json(self.index, full=False) for rec in sorted(self.councils.values(), key=lambda r: r.name)]
