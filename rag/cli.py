@@ -66,8 +66,10 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_questions
 
     questions = load_questions(Path(args.questions))
+    unanswerable = load_questions(Path(args.unanswerable)) if args.unanswerable else None
     service = _service(args, dense=args.mode != "bm25")
-    report = evaluate(service, questions, k=args.k, mode=args.mode)
+    report = evaluate(service, questions, k=args.k, mode=args.mode, unanswerable=unanswerable,
+                      answers=not args.no_answers)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -77,6 +79,15 @@ def cmd_eval(args) -> int:
     print(f"p50     {m['p50_ms']:.1f} ms\np95     {m['p95_ms']:.1f} ms")
     missed = [f"{q['id']} (rank {q['rank'] or '>' + str(args.k)})" for q in report["questions"] if q["rank"] != 1]
     print("not at rank 1: " + (", ".join(missed) if missed else "none"))
+    if "answer1" in m:
+        print(f"answer@1          {m['answer1']:.3f}")
+        print(f"wrongly declined  {m['wrongly_declined']:.3f}")
+        wrong = [q["id"] for q in report["questions"] if not q["answer_hit"]]
+        print("answer misses: " + (", ".join(wrong) if wrong else "none"))
+    if "declined" in m:
+        print(f"unanswerable declined  {m['declined']:.3f} ({m['unanswerable_n']} questions)")
+        kept = [d["id"] for d in report["unanswerable"] if not d["declined"]]
+        print("answered anyway: " + (", ".join(kept) if kept else "none"))
     return 0
 
 
@@ -117,11 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10 and latency on a question file")
+    p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10, latency, answer@1 (and decline rate) on question files")
     p.add_argument("questions", help='JSON lines: {"id", "q", "evidence": [...], "answer"}')
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), help="ranking to evaluate (default: hybrid)")
     index_dir(p)
+    p.add_argument("--unanswerable", help="questions the reports do not answer (JSON lines with id, q): report the decline rate")
+    p.add_argument("--no-answers", action="store_true", help="retrieval metrics only (skip answer@1)")
     p.add_argument("--json", action="store_true", help="print JSON with every question's ranked passages")
     p.set_defaults(func=cmd_eval)
 

@@ -1,4 +1,4 @@
-"""Retrieval evaluation: hit@1, hit@5, MRR@10 and latency on a question set.
+"""Evaluation: retrieval (hit@1, hit@5, MRR@10, latency), answers (answer@1) and declining.
 
 A passage is a hit when one of the question's evidence strings, normalised by text.normalize, is a
 substring of the normalised passage, and the passage is at most 1,500 characters long (a person
@@ -31,7 +31,8 @@ def load_questions(path: Path) -> list[dict]:
         except ValueError:
             raise RagError(f"{path}, line {number}: not valid JSON. Each line must be "
                            '{"id": ..., "q": ..., "evidence": [...], "answer": ...}')
-        if not isinstance(q, dict) or not isinstance(q.get("q"), str) or not isinstance(q.get("evidence", []), list):
+        if not isinstance(q, dict) or not isinstance(q.get("q"), str) or not isinstance(q.get("evidence", []), list) \
+                or not all(isinstance(e, str) for e in q.get("evidence", [])):
             raise RagError(f'{path}, line {number}: needs "q" (a string) and "evidence" (a list of strings)')
         q.setdefault("id", str(number))
         questions.append(q)
@@ -53,7 +54,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0.0
 
 
-def evaluate(service: Service, questions: list[dict], k: int = 10, mode: str | None = None) -> dict:
+def answer_hit(answer: str, evidence: list[str]) -> bool:
+    """answer@1: the answer text contains an evidence string (normalised)."""
+    return bool(answer) and any(normalize(e) in normalize(answer) for e in evidence if normalize(e))
+
+
+def evaluate(service: Service, questions: list[dict], k: int = 10, mode: str | None = None,
+             unanswerable: list[dict] | None = None, answers: bool = True) -> dict:
+    """Retrieval metrics of search (hit@1, hit@5, MRR@10, latency) and, with `answers`, of ask: answer@1
+    and the share of answerable questions wrongly declined; with `unanswerable`, the share declined."""
     rows, latencies = [], []
     service.search("warm up", k=1, mode=mode)  # the first query pays for lazy initialisation
     for q in questions:
@@ -61,7 +70,12 @@ def evaluate(service: Service, questions: list[dict], k: int = 10, mode: str | N
         result = service.search(q["q"], k=k, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1000)
         rank = first_hit_rank([r["text"] for r in result["results"]], q.get("evidence", []))
-        rows.append({"id": q["id"], "q": q["q"], "rank": rank, "passages": result["results"]})
+        row = {"id": q["id"], "q": q["q"], "rank": rank, "passages": result["results"]}
+        if answers:
+            reply = service.ask(q["q"])
+            row.update(answer=reply["answer"], found=reply["found"],
+                       answer_hit=answer_hit(reply["answer"], q.get("evidence", [])))
+        rows.append(row)
     n = len(rows)
     ranks = [r["rank"] for r in rows]
     metrics = {
@@ -73,4 +87,17 @@ def evaluate(service: Service, questions: list[dict], k: int = 10, mode: str | N
         "p50_ms": round(percentile(latencies, 50), 2),
         "p95_ms": round(percentile(latencies, 95), 2),
     }
-    return {"metrics": metrics, "questions": rows}
+    if answers:
+        metrics["answer1"] = sum(r["answer_hit"] for r in rows) / n
+        metrics["wrongly_declined"] = sum(not r["found"] for r in rows) / n
+    report = {"metrics": metrics, "questions": rows}
+    if unanswerable:
+        declined = []
+        for q in unanswerable:
+            reply = service.ask(q["q"])
+            declined.append({"id": q["id"], "q": q["q"], "declined": not reply["found"],
+                             "answer": reply["answer"], "message": reply["message"]})
+        metrics["unanswerable_n"] = len(declined)
+        metrics["declined"] = sum(d["declined"] for d in declined) / len(declined)
+        report["unanswerable"] = declined
+    return report

@@ -167,6 +167,16 @@ class Service:
                                     "citation": answer.citation})
         return reply
 
+    def councils(self) -> list[dict]:
+        """Every council with its rating and quality statement scores, as parsed from the reports."""
+        return self.retriever.facts.table()
+
+    def council(self, slug: str) -> dict:
+        record = self.retriever.facts.councils.get(slug)
+        if record is None:
+            raise NotFound(f"No council {slug!r}. Councils: {', '.join(sorted(self.retriever.facts.councils))}")
+        return record.json(self.index)
+
     def documents(self) -> list[dict]:
         return [dict(d.meta(), passages=sum(1 for p in self.index.passages if p.doc_id == d.id))
                 for d in self.index.documents.values()]

@@ -1,0 +1,114 @@
+"""Extracted answers, declining, conversations: unit tests and end to end through /api/ask."""
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.answer import MAX_ANSWER_CHARS
+from rag.app import create_app
+from rag.conversation import ConversationStore, is_follow_up
+from rag.evaluate import answer_hit, evaluate, load_questions
+from tests.conftest import QUESTIONS, PROJECT_ROOT
+
+UNANSWERABLE = PROJECT_ROOT / "eval" / "unanswerable.jsonl"
+
+
+@pytest.fixture(scope="module")
+def client(service):
+    return TestClient(create_app(service.settings, service=service))
+
+
+def ask(client, question, **body):
+    r = client.post("/api/ask", json={"question": question, **body})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_answer_is_verbatim_source_text_within_the_limit(service):
+    for question in ("How many people were waiting for a financial assessment in Blackpool?",
+                     "What did inspectors find about partnership working in Lancashire?",
+                     "Why did Suffolk bring mental health services back in-house?"):
+        reply = service.ask(question)
+        src = reply["answer_source"]
+        assert reply["found"] and 0 < len(reply["answer"]) <= MAX_ANSWER_CHARS
+        assert service.document(src["doc"])["text"][src["start"]:src["end"]] == reply["answer"]
+        cited = reply["citations"][src["citation"]]
+        assert cited["doc"] == src["doc"] and cited["start"] <= src["start"] and src["end"] <= cited["end"]
+
+
+def test_a_number_question_gets_the_sentence_with_the_number(service):
+    assert "203" in service.ask("How many people were waiting for a financial assessment in Blackpool?")["answer"]
+    assert "24.70%" in service.ask("What percentage of Blackpool's budget went on adult social care in 2023/24?")["answer"]
+
+
+def test_a_question_about_a_council_is_answered_from_that_councils_passages(service):
+    reply = service.ask("How long did people wait for assessments in Lancashire?")
+    assert reply["council"] == "Lancashire County Council"
+    assert reply["citations"][reply["answer_source"]["citation"]]["doc"].startswith("lancashire")
+
+
+def test_score_question_answered_from_the_record(client):
+    reply = ask(client, "What score did Blackpool get for safeguarding?")
+    assert reply["found"] and reply["fact"]["kind"] == "score" and reply["fact"]["value"] == 1
+    assert reply["fact"]["meaning"].startswith("Inadequate")
+    assert reply["answer"] == "## Safeguarding\n\nScore: 1"
+    assert reply["citations"][0]["text"].startswith("## Safeguarding")
+
+
+def test_rating_question_answered_from_the_record(client):
+    reply = ask(client, "What rating did CQC give Lancashire County Council for adult social care?")
+    assert reply["fact"]["kind"] == "rating" and reply["fact"]["value"] == "Requires improvement"
+    assert "requires improvement" in reply["answer"]
+
+
+def test_a_council_the_corpus_does_not_cover_is_declined_with_the_list(client):
+    reply = ask(client, "What rating did Kent County Council get?")
+    assert not reply["found"] and reply["answer"] == ""
+    assert "Kent" in reply["message"] and "Blackpool Council" in reply["message"]
+    assert reply["citations"] == []
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "asdf qwerty zxcv",
+                                      "What is the salary of Blackpool's Director of Adult Social Services?"])
+def test_weak_support_is_declined_with_possibly_related_passages(client, question):
+    reply = ask(client, question)
+    assert not reply["found"] and reply["answer"] == "" and "don't answer" in reply["message"]
+
+
+def test_follow_up_keeps_council_and_topic(client):
+    first = ask(client, "What score did Blackpool get for assessing needs?")
+    assert first["fact"]["statement"] == "Assessing needs"
+    follow = ask(client, "and for safeguarding?", conversation_id=first["conversation_id"])
+    assert follow["conversation_id"] == first["conversation_id"]
+    assert follow["council"] == "Blackpool Council"
+    assert follow["fact"]["statement"] == "Safeguarding" and follow["fact"]["value"] == 1
+    other = ask(client, "and for safeguarding?")  # no conversation: nothing to follow
+    assert other["conversation_id"] != first["conversation_id"]
+
+
+def test_conversation_store_is_bounded_in_number_and_age():
+    store = ConversationStore(max_conversations=3, max_age=0.05)
+    ids = [store.get_or_create(None).id for _ in range(5)]
+    assert len(store) == 3 and store.get_or_create(ids[0]).id != ids[0]  # the oldest were dropped
+    kept = store.get_or_create(ids[-1])
+    assert kept.id == ids[-1]
+    time.sleep(0.1)
+    assert store.get_or_create(ids[-1]).id != ids[-1]  # expired
+
+
+def test_follow_up_detection():
+    assert is_follow_up("and for safeguarding?") and is_follow_up("What about carers?")
+    assert not is_follow_up("How long did people wait for reviews in Blackpool?")
+
+
+def test_answer_hit_uses_the_eval_normaliser():
+    assert answer_hit("## Care provision, integration and continuity\n\nScore: 2",
+                      ["Care provision, integration and continuity Score: 2"])
+    assert not answer_hit("", ["x"])
+
+
+def test_dev_and_unanswerable_targets(service):
+    """Floors below the measured figures (README): answer@1 0.867, declined 0.933, wrongly declined 0."""
+    report = evaluate(service, load_questions(QUESTIONS), unanswerable=load_questions(UNANSWERABLE))
+    m = report["metrics"]
+    assert m["answer1"] >= 0.8 and m["wrongly_declined"] <= 0.05 and m["declined"] >= 0.85

@@ -1,0 +1,90 @@
+"""The parsed records, checked field by field against the reports."""
+import pytest
+
+from rag import cqc
+from rag.facts import Facts, statement_in
+from rag.index import load_index
+
+BLACKPOOL_SCORES = {
+    "Assessing needs": 1, "Supporting people to live healthier lives": 1, "Equity in experience and outcomes": 1,
+    "Care provision, integration and continuity": 2, "Partnerships and communities": 2,
+    "Safe pathways, systems and transitions": 2, "Safeguarding": 1,
+    "Governance, management and sustainability": 1, "Learning, improvement and innovation": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def facts(built_index):
+    return Facts(load_index(built_index.index_dir))
+
+
+def test_blackpool_assessment_record(facts):
+    rec = facts.councils["blackpool"]
+    assert rec.name == "Blackpool Council"
+    assert rec.rating.value == "Inadequate" and not rec.rating.indicative
+    assert rec.published == "2025-08-06"
+    assert {s: f.value for s, f in rec.statements.items()} == BLACKPOOL_SCORES
+
+
+def test_each_score_cites_the_text_that_states_it(facts):
+    index = facts.index
+    for statement, fact in facts.councils["blackpool"].statements.items():
+        quoted = index.documents[fact.doc_id].text[fact.start:fact.end]
+        assert quoted.endswith(f"Score: {fact.value}")
+        assert cqc.quality_statement(quoted.splitlines()[0].lstrip("# ")) == statement
+        record = fact.json(index)
+        assert record["meaning"] == cqc.SCORE_MEANINGS[fact.value]
+        assert record["theme"] == cqc.theme_of(statement) and record["theme_name"]
+        assert fact.passage.start <= fact.start < fact.end <= fact.passage.end
+
+
+def test_ratings_stated_in_articles(facts):
+    lancashire = facts.councils["lancashire"]
+    assert lancashire.rating.value == "Requires improvement"
+    source = facts.index.documents[lancashire.rating.doc_id].text[lancashire.rating.start:lancashire.rating.end]
+    assert "Lancashire County Council" in source and "requires improvement" in source
+    nottingham = facts.councils["nottingham"]
+    assert nottingham.rating.value == "Requires improvement" and nottingham.rating.indicative
+    for slug in ("birmingham", "lincolnshire", "north-lincolnshire", "suffolk"):
+        assert facts.councils[slug].rating.value == "Good" and facts.councils[slug].rating.indicative
+
+
+def test_score_counts_from_the_pilot_article(facts):
+    assert facts.councils["nottingham"].score_counts.value == {"3": 3, "2": 6}
+    assert facts.councils["north-lincolnshire"].score_counts.value == {"3": 8, "2": 1}
+    assert facts.councils["lincolnshire"].score_counts.value == {"3": 9}
+    assert facts.councils["blackpool"].score_counts is None
+
+
+@pytest.mark.parametrize("question,kind,value", [
+    ("What score did Blackpool get for safeguarding?", "score", 1),
+    ("How did Blackpool score on partnerships?", "score", 2),
+    ("Blackpool's score for supporting people to live healthier lives", "score", 1),
+    ("What rating did CQC give Lancashire County Council?", "rating", "Requires improvement"),
+    ("How was Nottingham rated?", "rating", "Requires improvement"),
+    ("What scores did Nottingham get in the pilot?", "score_counts", {"3": 3, "2": 6}),
+    ("What does a score of 1 mean?", "meaning", cqc.SCORE_MEANINGS[1]),
+])
+def test_lookup_routes_rating_and_score_questions(facts, question, kind, value):
+    fact = facts.lookup(question)
+    assert fact is not None and fact.kind == kind and fact.value == value
+
+
+@pytest.mark.parametrize("question", [
+    "How long did people wait for reviews in Blackpool?",  # not a rating or score question
+    "What is the council tax rate in Lancashire?",  # "rate" is not "rating"
+    "What score did Kent get for safeguarding?",  # no record
+])
+def test_lookup_leaves_other_questions_alone(facts, question):
+    assert facts.lookup(question) is None
+
+
+def test_follow_up_takes_what_and_whom_from_the_question_before(facts):
+    fact = facts.lookup("and for safeguarding?", before="What score did Blackpool get for assessing needs?")
+    assert fact.statement == "Safeguarding" and fact.council == "Blackpool Council"
+
+
+def test_statement_in():
+    assert statement_in("How good is Blackpool at safeguarding?") == "Safeguarding"
+    assert statement_in("score for learning and improvement") == "Learning, improvement and innovation"
+    assert statement_in("waiting times for care") is None
