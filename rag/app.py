@@ -77,6 +77,15 @@ def highlight(text: str, question: str) -> Markup:
     return Markup("").join(out)
 
 
+_BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
+
+
+def paragraphs(text: str, question: str = "") -> Markup:
+    """Verbatim text as <p> paragraphs (split at blank lines), with the question's words marked."""
+    parts = [p for p in _BLANK_LINES.split(text.strip("\n")) if p.strip()]
+    return Markup("").join(Markup("<p>%s</p>") % highlight(p, question) for p in parts)
+
+
 # --- documents as HTML: CommonMark with raw HTML off, the cited slice wrapped in its own <section> ---
 
 _markdown = MarkdownIt("commonmark", {"html": False})
@@ -167,7 +176,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                   docs_url=None, redoc_url=None)
     app.state.service = service
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["highlight"] = highlight
+    env.filters.update(highlight=highlight, paragraphs=paragraphs)
     env.globals.update(passage_url=passage_url, max_question_chars=MAX_QUESTION_CHARS,
                        stopwords=" ".join(sorted(STOPWORDS)))
     templates = Jinja2Templates(env=env)

@@ -1,7 +1,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.app import create_app
+from markupsafe import escape
+
+from rag.app import create_app, paragraphs, passage_url
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,9 @@ def test_api_ask_returns_a_cited_answer(client):
     assert r.status_code == 200
     body = r.json()
     assert {"answer", "found", "citations", "conversation_id", "mode", "answer_source"} <= set(body)
-    assert body["found"] and "Score: 1" in body["answer"] and body["mode"] == "hybrid"
+    assert body["found"] and body["mode"] == "hybrid"
+    src = body["answer_source"]  # the answer is verbatim text of the document it cites
+    assert client.get(f"/api/documents/{src['doc']}").json()["text"][src["start"]:src["end"]] == body["answer"]
     assert 1 <= len(body["citations"]) <= 5
     assert any("Safeguarding" in c["section_path"] for c in body["citations"])
     c = body["citations"][0]
@@ -218,14 +222,18 @@ def test_home_page_has_the_form_filters_and_landmarks(client, service):
 
 
 def test_ask_page_renders_the_answer_and_citations(client):
+    api = client.post("/api/ask", json={"question": SAFEGUARDING}).json()
     r = client.get("/ask", params={"q": SAFEGUARDING})
     assert r.status_code == 200
     html = r.text
-    assert '<blockquote class="quote">## Safeguarding\n\nScore: 1' in html
-    assert 'Quoted from <a href="#turn-1-c1">citation 1</a>' in html
-    assert "<li>Quality statement scores</li><li>Safeguarding</li>" in html
-    assert "<mark>Safeguarding</mark>" in html and "<mark>Score</mark>" in html
-    assert f'href="/documents/{BLACKPOOL}?start=4603&amp;end=4633#p-4603-4633">View in report' in html
+    assert f'<blockquote class="quote">{paragraphs(api["answer"])}</blockquote>' in html
+    n = api["answer_source"]["citation"] + 1
+    assert f'Quoted from <a href="#turn-1-c{n}">citation {n}</a>' in html
+    for i, c in enumerate(api["citations"], 1):
+        assert f'<li class="citation" id="turn-1-c{i}">' in html
+        assert "".join(f"<li>{escape(part)}</li>" for part in c["section_path"]) in html
+        assert f'href="{escape(passage_url(c["doc"], c["start"], c["end"]))}">View in report' in html
+    assert "<li>Safeguarding</li>" in html and "<mark>Safeguarding</mark>" in html
     conversation_id = html.split('name="conversation_id" value="')[1].split('"')[0]
     assert len(conversation_id) > 10
     # the follow-up, as the no-JavaScript form sends it
@@ -311,3 +319,10 @@ def test_highlight_escapes_first_then_marks():
     assert out == ('Safeguarding &lt;b&gt;<mark>score</mark>&lt;/b&gt; &amp; &#34;<mark>assessment</mark>&#34; '
                    'of <mark>needs</mark>')
     assert highlight("<i>x</i>", "") == "&lt;i&gt;x&lt;/i&gt;"
+
+
+def test_paragraphs_split_at_blank_lines_and_keep_the_text():
+    from rag.app import paragraphs
+
+    assert paragraphs("\n## Safeguarding\n\nScore: 1\n  \n\nline one\nline <two>\n", "score") == (
+        "<p>## Safeguarding</p><p><mark>Score</mark>: 1</p><p>line one\nline &lt;two&gt;</p>")

@@ -64,6 +64,14 @@
     return node;
   }
 
+  /* Verbatim text as <p> paragraphs, split at blank lines, as rag/app.py paragraphs() does. */
+  function paragraphs(node, text, question) {
+    text.replace(/^\n+|\n+$/g, "").split(/\n[ \t]*\n\s*/).forEach(function (part) {
+      if (part.trim()) node.appendChild(highlighted(el("p"), part, question || ""));
+    });
+    return node;
+  }
+
   function passageUrl(doc, start, end) {
     return "/documents/" + encodeURIComponent(doc) + "?start=" + start + "&end=" + end + "#p-" + start + "-" + end;
   }
@@ -78,7 +86,7 @@
     if (turn.found) {
       var answer = el("div", { "class": "answer" }, [
         el("p", { "class": "answer-label", text: "The reports say:" }),
-        el("blockquote", { "class": "quote", text: turn.answer })
+        paragraphs(el("blockquote", { "class": "quote" }), turn.answer)
       ]);
       var src = turn.answer_source;
       if (src) {
@@ -112,7 +120,7 @@
           item.appendChild(el("ol", { "class": "breadcrumb", "aria-label": "Section" },
             c.section_path.map(function (part) { return el("li", { text: part }); })));
         }
-        item.appendChild(highlighted(el("div", { "class": "passage" }), c.text, turn.question));
+        item.appendChild(paragraphs(el("div", { "class": "passage" }), c.text, turn.question));
         item.appendChild(el("p", {}, [el("a", { "class": "view", href: passageUrl(c.doc, c.start, c.end) }, [
           "View in report", el("span", { "class": "visually-hidden", text: ": " + c.title + (c.section ? ", " + c.section : "") })
         ])]));
