@@ -25,6 +25,7 @@ class Settings:
     model: str = field(default_factory=lambda: _env("MODEL", DEFAULT_MODEL))
     max_passage_chars: int = field(default_factory=lambda: _env("MAX_PASSAGE_CHARS", 1200))
     target_passage_chars: int = field(default_factory=lambda: _env("TARGET_PASSAGE_CHARS", 700))
+    max_file_mb: float = field(default_factory=lambda: _env("MAX_FILE_MB", 20.0))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env("PORT", 8000))
 

@@ -14,6 +14,7 @@ from .types import Document
 log = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt")
+MAX_FILE_BYTES = 20 * 1024 * 1024  # a report is well under 1 MB; a bigger file is almost surely not one
 METADATA_FILE = "documents.json"  # per corpus folder: {file name: {title, councils, kind, date}}
 
 _COUNCIL = re.compile(r"\b((?:[A-Z][a-z]+ ){0,3}[A-Z][a-z]+ (?:County |City |Borough |Metropolitan Borough )?Council)\b")
@@ -78,18 +79,40 @@ def _read_metadata(folder: Path) -> dict:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
     except (ValueError, OSError) as exc:
         log.warning("%s: ignored (%s); metadata will be inferred from the texts", path, exc)
         return {}
+    if not isinstance(data, dict):
+        log.warning("%s: ignored, it should map file names to {title, councils, kind, date}", path)
+        return {}
+    clean = {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            log.warning("%s: the entry for %s is not an object; ignored", path, name)
+            continue
+        councils = entry.get("councils")
+        clean[name] = {
+            "title": entry["title"] if isinstance(entry.get("title"), str) else None,
+            "councils": [c for c in councils if isinstance(c, str)] if isinstance(councils, list) else None,
+            "kind": entry["kind"] if entry.get("kind") in ("assessment", "news") else None,
+            "date": entry["date"] if isinstance(entry.get("date"), str) else None,
+        }
+    return clean
 
 
-def load_document(path: Path, meta: dict | None = None) -> Document | None:
-    """One file; None (with a warning) when it is empty. Raises UnsupportedFile for other extensions."""
+def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document | None:
+    """One file; None (with a warning) when it is empty. Raises UnsupportedFile for another extension,
+    a binary file or one over the size limit."""
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise UnsupportedFile(f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
                               f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UnsupportedFile(f"{path}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit for "
+                              f"one document (RAG_MAX_FILE_MB); skipped. Split it, or raise the limit.")
     data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise UnsupportedFile(f"{path}: looks like a binary file (it contains NUL bytes), not text; skipped")
     text = decode(data, str(path))
     if not text.strip():
         log.warning("%s: empty file, skipped", path)
@@ -125,7 +148,7 @@ def find_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_documents(paths: list[Path]) -> list[Document]:
+def load_documents(paths: list[Path], max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
     """Every readable document under the paths. A file that fails is reported and skipped; the rest load.
 
     Raises NoDocuments when nothing at all could be loaded.
@@ -138,7 +161,7 @@ def load_documents(paths: list[Path]) -> list[Document]:
         if folder not in metadata_by_folder:
             metadata_by_folder[folder] = _read_metadata(folder)
         try:
-            doc = load_document(path, metadata_by_folder[folder].get(path.name))
+            doc = load_document(path, metadata_by_folder[folder].get(path.name), max_bytes)
         except UnsupportedFile as exc:
             log.error("%s", exc)
             continue

@@ -151,7 +151,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     from .embedding import get_embedder
 
     index_dir = settings.index_dir
-    documents = load_documents(sources or [settings.corpus_dir])
+    documents = load_documents(sources or [settings.corpus_dir], int(settings.max_file_mb * 2**20))
     if not force and is_up_to_date(index_dir, documents, settings):
         manifest = json.loads((current_build(index_dir) / MANIFEST).read_text(encoding="utf-8"))
         return BuildResult(current_build(index_dir), len(documents), manifest["passage_count"], 0, True)
@@ -237,13 +237,28 @@ def _point_current(index_dir: Path, name: str) -> None:
         os.close(fd)
 
 
+def _builder_alive(name: str) -> bool:
+    """Whether the process that named this build folder ("build-<time>-<pid>-<n>") is still running."""
+    try:
+        pid = int(name.lstrip(".").split("-")[2])
+        os.kill(pid, 0)
+    except (IndexError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
 def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
-    """Old builds and abandoned partial ones. A server that loaded an old build keeps it in memory."""
+    """All builds but the newest two (a server still loading the one before keeps its files), and
+    partial builds whose builder died (an interrupted or killed `rag index`)."""
+    builds = sorted((c for c in index_dir.iterdir() if c.is_dir() and c.name.startswith("build-")),
+                    key=lambda c: c.stat().st_mtime, reverse=True)
+    for old in builds[2:]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
     for child in index_dir.iterdir():
-        if child.name in keep or not child.is_dir():
-            continue
-        if child.name.startswith("build-") or (child.name.startswith(".build-") and child.name.endswith(".partial")
-                                               and time.time() - child.stat().st_mtime > 3600):
+        if child.name.startswith(".build-") and child.name.endswith(".partial") and not _builder_alive(child.name):
             shutil.rmtree(child, ignore_errors=True)
 
 

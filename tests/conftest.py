@@ -45,3 +45,12 @@ def rag_env(**extra) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+@pytest.fixture
+def small_index(small_corpus, tmp_path) -> Settings:
+    from rag.index import build_index
+
+    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    return settings

@@ -66,3 +66,42 @@ def test_unsupported_extension_names_the_supported_ones(tmp_path, caplog):
 def test_nothing_loadable_is_an_error_that_says_what_to_do(tmp_path):
     with pytest.raises(NoDocuments, match="rag index"):
         load_documents([tmp_path])
+
+
+def test_binary_and_oversized_files_are_refused_and_the_rest_load(tmp_path, caplog):
+    (tmp_path / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "huge.txt").write_bytes(b"word " * (3 * 2**20 // 5 + 1))
+    (tmp_path / "ok.md").write_text("# A\n\nSome text about Blackpool.\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        docs = load_documents([tmp_path], max_bytes=2 * 2**20)
+    assert [d.id for d in docs] == ["ok"]
+    assert "image.md: looks like a binary file" in caplog.text
+    assert "huge.txt: 3.0 MB is over the 2 MB limit" in caplog.text
+
+
+def test_a_malformed_catalogue_entry_is_ignored(tmp_path, caplog):
+    (tmp_path / "documents.json").write_text('{"a.md": "oops", "b.md": {"councils": "Blackpool", "kind": 3}}')
+    (tmp_path / "a.md").write_text("# Blackpool Council: local authority assessment\n\nText.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n\nText.\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        docs = {d.id: d for d in load_documents([tmp_path])}
+    assert docs["a"].kind == "assessment" and docs["b"].kind == "news" and docs["b"].councils == ()
+    assert "not an object" in caplog.text
+
+
+def test_a_file_removed_while_indexing_is_reported_and_skipped(tmp_path, caplog, monkeypatch):
+    (tmp_path / "gone.md").write_text("# Gone\n\nText.\n", encoding="utf-8")
+    (tmp_path / "ok.md").write_text("# OK\n\nText.\n", encoding="utf-8")
+    from rag import documents
+
+    real = documents.find_files
+
+    def listed_then_removed(paths):
+        files = real(paths)
+        (tmp_path / "gone.md").unlink()
+        return files
+
+    monkeypatch.setattr(documents, "find_files", listed_then_removed)
+    with caplog.at_level(logging.WARNING):
+        assert [d.id for d in load_documents([tmp_path])] == ["ok"]
+    assert "gone.md: could not be read" in caplog.text

@@ -49,13 +49,6 @@ def test_a_missing_index_says_what_to_run(tmp_path):
         load_index(tmp_path / "nowhere")
 
 
-@pytest.fixture
-def small_index(small_corpus, tmp_path):
-    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
-    build_index(settings)
-    return settings
-
-
 def test_a_truncated_file_is_caught_by_its_checksum(small_index):
     passages = current_build(small_index.index_dir) / "passages.json"
     passages.write_bytes(passages.read_bytes()[:-20])
