@@ -43,14 +43,16 @@ def _missing() -> list[str]:
     return missing
 
 
+MISSING = _missing()
+REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
+if MISSING and not REQUIRED:  # at once, before the session's index is built for nothing
+    pytest.skip("The browser test needs " + "; ".join(MISSING), allow_module_level=True)
+
+
 @pytest.fixture(scope="module")
 def browser():
-    missing = _missing()
-    if missing:
-        message = "The browser test needs " + "; ".join(missing)
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(message)
+    if MISSING:
+        pytest.fail("The browser test needs " + "; ".join(MISSING) + " (REQUIRE_BROWSER=1)", pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
