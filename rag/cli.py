@@ -92,13 +92,25 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import os
+
     import uvicorn
 
     from .app import create_app
+    from .index import load_index
 
     settings = _settings(args).with_overrides(host=args.host, port=args.port)
+    log_level = "warning" if args.quiet else "info"
+    if args.workers > 1:
+        # Each worker process loads the index itself (the vectors are memory-mapped, so the page cache
+        # holds one copy for all); check it here so a missing index is reported before forking.
+        load_index(settings.index_dir)
+        os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
+        uvicorn.run("rag.app:create_app", factory=True, host=settings.host, port=settings.port,
+                    workers=args.workers, log_level=log_level)
+        return 0
     app = create_app(settings)  # loads the index now, so a missing one is reported before listening
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning" if args.quiet else "info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
     return 0
 
 
@@ -142,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="default 127.0.0.1")
     p.add_argument("--port", type=int, help="default 8000")
     index_dir(p)
+    p.add_argument("--workers", type=int, default=1, help="worker processes sharing the index (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no access log")
     p.set_defaults(func=cmd_serve)
     return parser

@@ -48,7 +48,10 @@ class Embedder:
             import transformers
 
             transformers.utils.logging.disable_progress_bar()
-            torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+            # One thread per model call: questions are short and batched (QueryBatcher), and on a small
+            # machine a second thread waiting at every barrier for a busy core stalls calls for
+            # hundreds of milliseconds. Building the index uses every core (encode_many).
+            torch.set_num_threads(1)
             self.model = SentenceTransformer(resolve_model(name), device="cpu", local_files_only=True)
         except ModelUnavailable:
             raise
@@ -57,6 +60,17 @@ class Embedder:
                 f"Could not load the embedding model {name!r} offline ({type(exc).__name__}). "
                 f"Use the packaged default (RAG_MODEL={DEFAULT_MODEL}) or a local model directory.") from exc
         self.dimension = int(self.model.get_embedding_dimension())
+
+    def encode_many(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Encode a large batch (building the index) with every core."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        try:
+            return self.encode(texts, progress=progress)
+        finally:
+            torch.set_num_threads(threads)
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
@@ -68,3 +82,83 @@ class Embedder:
 @lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     return Embedder(name)
+
+
+class QueryBatcher:
+    """Encodes questions from many threads in batches: one model call for all the questions waiting.
+
+    Under load, questions queue while the model is busy and the next call takes them all at once,
+    which costs far less than one call each; a lone question goes straight through. A small cache
+    answers a repeated question without the model.
+    """
+
+    def __init__(self, embedder: Embedder, max_batch: int = 64, cache_size: int = 8192):
+        import queue
+        import threading
+        from collections import OrderedDict
+
+        self.embedder = embedder
+        self.dimension = embedder.dimension
+        self.max_batch = max_batch
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="query-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            texts = list(dict.fromkeys(text for text, _ in batch))
+            try:
+                vectors = dict(zip(texts, self.embedder.encode(texts)))
+                for text, future in batch:
+                    future.set_result(vectors[text])
+            except Exception as exc:  # hand the failure to every waiting caller
+                for _, future in batch:
+                    future.set_exception(exc)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors for the texts, like Embedder.encode, from the cache or the encoding thread."""
+        from concurrent.futures import Future
+
+        found: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for text in texts:
+                if (vector := self._cache.get(text)) is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = vector
+        waiting: dict[str, Future] = {}
+        for text in texts:
+            if text not in found and text not in waiting:
+                waiting[text] = Future()
+                self._queue.put((text, waiting[text]))
+        for text, future in waiting.items():
+            found[text] = future.result()
+        if waiting:
+            with self._cache_lock:
+                for text in waiting:
+                    self._cache[text] = found[text]
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[text] for text in texts])
+
+
+_batchers: dict[int, QueryBatcher] = {}
+
+
+def get_query_batcher(embedder: Embedder) -> QueryBatcher:
+    """One batcher (one encoding thread) per model per process."""
+    if id(embedder) not in _batchers:
+        _batchers[id(embedder)] = QueryBatcher(embedder)
+    return _batchers[id(embedder)]

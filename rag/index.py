@@ -185,7 +185,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
     if to_embed:
         log.info("embedding %d passages (%d reused)", len(to_embed), len(passages) - len(to_embed))
-        matrix[[row for row, _ in to_embed]] = embedder.encode([t for _, t in to_embed], progress=progress)
+        matrix[[row for row, _ in to_embed]] = embedder.encode_many([t for _, t in to_embed], progress=progress)
     by_id = {d.id: d for d in documents}
     tokens = [tokenize(passage_context(p, by_id[p.doc_id].text[p.start:p.end])) for p in passages]
 

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from .answer import AnswerPicker
+from .embedding import get_query_batcher
 from .config import Settings
 from .conversation import ConversationStore, is_follow_up
 from .councils import CouncilGazetteer
@@ -75,8 +76,9 @@ class Service:
                 embedder = get_embedder(index.manifest["model"]["name"])
             except RagError as exc:
                 log.warning("%s Searching with BM25 only.", exc)
-        retriever = Retriever(index, embedder)
-        retriever.answers = AnswerPicker(index, embedder)
+        queries = get_query_batcher(embedder) if embedder is not None else None
+        retriever = Retriever(index, queries)
+        retriever.answers = AnswerPicker(index, queries)
         retriever.facts = Facts(index)
         retriever.gazetteer = CouncilGazetteer(retriever.matcher)
         return retriever

@@ -18,7 +18,7 @@ from tests.conftest import rag_env
 
 STEPS = {
     # step: (module attribute to slow down, which call of it)
-    "embedding": ("rag.embedding.Embedder.encode", 1),
+    "embedding": ("rag.embedding.Embedder.encode_many", 1),
     "writing": ("rag.index._write_json", 2),
     "before the switch": ("rag.index._point_current", 1),
 }

@@ -1,0 +1,167 @@
+"""Load benchmark: many concurrent clients on loopback against `rag serve`, for a bounded time.
+
+    .venv/bin/python bench/load.py --duration 60 --concurrency 32 --workers 2 --ask-share 0.1
+
+Starts `rag serve` on a free loopback port (or uses --url), sends a mix of GET /api/search and
+POST /api/ask with questions from eval/questions.jsonl (each made unique with a request number
+unless --repeat, so the server's question cache does not flatter the figures), and prints
+throughput, p50/p95/p99 latency and errors per route. Only loopback addresses are accepted.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection; small, so the load generator leaves the CPU to the server."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: application/json\r\n\r\n").encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("connection closed")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and "close" in value.lower():
+                close = True
+        await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.reader = self.writer = None
+        return status
+
+
+async def run_load(host, port, questions, duration, concurrency, ask_share, repeat, seed):
+    rng = random.Random(seed)
+    results: dict[str, list] = {"search": [], "ask": []}
+    errors: dict[str, int] = {"search": 0, "ask": 0}
+    counter = iter(range(10**9))
+    deadline = time.monotonic() + duration
+
+    async def worker():
+        client = Client(host, port)
+        while time.monotonic() < deadline:
+            n = next(counter)
+            q = rng.choice(questions) + ("" if repeat else f" ({n})")
+            route = "ask" if rng.random() < ask_share else "search"
+            if route == "search":
+                method, path, body = "GET", "/api/search?" + urllib.parse.urlencode({"q": q, "k": 10}), b""
+            else:
+                method, path, body = "POST", "/api/ask", json.dumps({"question": q}).encode()
+            t0 = time.perf_counter()
+            try:
+                status = await client.request(method, path, body)
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+                status, client = 0, Client(host, port)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if 200 <= status < 300:
+                results[route].append(elapsed)
+            else:
+                errors[route] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results, errors, time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running server on loopback (default: start one)")
+    parser.add_argument("--index-dir", default=str(ROOT / "index"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--ask-share", type=float, default=0.1, help="share of requests that are /api/ask")
+    parser.add_argument("--repeat", action="store_true", help="reuse questions as they are (cache hits)")
+    parser.add_argument("--questions", default=str(ROOT / "eval" / "questions.jsonl"))
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    questions = [json.loads(line)["q"] for line in open(args.questions) if line.strip()]
+    server = None
+    if args.url:
+        parts = urllib.parse.urlparse(args.url)
+        host, port = parts.hostname, parts.port or 80
+        if not (host == "localhost" or host.startswith("127.") or host == "::1"):
+            sys.exit("only loopback addresses may be loaded: use 127.0.0.1 or localhost")
+    else:
+        host, port = "127.0.0.1", free_port()
+        server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", host, "--port", str(port),
+                                   "--workers", str(args.workers), "--index-dir", args.index_dir, "-q"],
+                                  env=dict(os.environ, HF_HUB_OFFLINE="1", RAG_RATE_LIMIT="0"),
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as r:
+                    health = json.load(r)
+                    break
+            except OSError:
+                if time.monotonic() > deadline or (server and server.poll() is not None):
+                    sys.exit("the server did not start")
+                time.sleep(0.5)
+        # warm every worker: the first requests pay for lazy initialisation
+        for q in questions:
+            urllib.request.urlopen(f"http://{host}:{port}/api/search?" + urllib.parse.urlencode({"q": q}), timeout=60).read()
+        results, errors, elapsed = asyncio.run(run_load(host, port, questions, args.duration, args.concurrency,
+                                                        args.ask_share, args.repeat, args.seed))
+    finally:
+        if server:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    print(f"rag serve --workers {args.workers} | mode {health['mode']} | {args.concurrency} clients | "
+          f"{elapsed:.0f} s | ask share {args.ask_share:.0%} | {'repeated' if args.repeat else 'unique'} questions")
+    total = 0
+    for route in ("search", "ask"):
+        lat = results[route]
+        total += len(lat) + errors[route]
+        print(f"/api/{route:7s} {len(lat):6d} ok {errors[route]:4d} errors  {len(lat) / elapsed:7.1f} req/s  "
+              f"p50 {percentile(lat, 50):6.1f} ms  p95 {percentile(lat, 95):6.1f} ms  p99 {percentile(lat, 99):6.1f} ms")
+    print(f"all       {total / elapsed:7.1f} req/s, errors {sum(errors.values())}")
+    return 0 if sum(errors.values()) == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
