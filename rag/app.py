@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import PROJECT_ROOT, Settings
@@ -147,6 +147,14 @@ class AskBody(BaseModel):
     council: str | None = Field(None, max_length=200, description="only documents about this council")
     doc: str | None = Field(None, max_length=200, description="only this document id")
 
+    @field_validator("question", "conversation_id", "council", "doc")
+    @classmethod
+    def valid_unicode(cls, value: str | None) -> str | None:
+        # JSON can carry "\ud800", which no text encoder (nor the model's tokeniser) accepts
+        if value is not None and any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("contains an unpaired surrogate (e.g. \\ud800), which is not text; send valid Unicode")
+        return value
+
 
 def _is_api(request: Request) -> bool:
     path = request.url.path
@@ -213,6 +221,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         detail = exc.detail
         if exc.status_code == 404:
             detail = f"There is no page at {request.url.path}. Start at / or see /docs for the API."
+        elif exc.status_code == 400 and request.method == "POST":  # a body FastAPI could not parse at all
+            return error(request, 422, f"The request body could not be read as JSON ({exc.detail}). "
+                                       f"Send a JSON object such as {SAMPLE_BODY}.")
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}. See /docs for the methods each route takes."
         return error(request, exc.status_code, str(detail))

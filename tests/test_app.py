@@ -1,6 +1,7 @@
+import json
+
 import pytest
 from fastapi.testclient import TestClient
-
 from markupsafe import escape
 
 from rag.app import create_app, paragraphs, passage_url
@@ -96,17 +97,18 @@ def test_api_ask_filters(client):
     ({"question": "x", "conversation_id": ["a"]}, "conversation_id"),
     ({"question": "x", "council": 3}, "council"),
     ({"question": "x", "council": "Kent"}, "Councils covered"),
+    ({"question": "\ud800 safeguarding"}, "unpaired surrogate"),
     (["What score?"], "JSON object"),
     ("What score?", "JSON object"),
 ])
 def test_api_ask_errors_say_what_to_change(client, payload, fragment):
-    r = client.post("/api/ask", json=payload)
+    r = client.post("/api/ask", content=json.dumps(payload), headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert fragment in r.json()["detail"]
     assert_security_headers(r)
 
 
-@pytest.mark.parametrize("content", ['{"question": "x"', "question=x", "", "\xff\xfe"])
+@pytest.mark.parametrize("content", ['{"question": "x"', "question=x", "", "\xff\xfe", "[" * 5000 + "]" * 5000])
 def test_api_ask_malformed_body_is_422(client, content):
     r = client.post("/api/ask", content=content.encode("latin-1"), headers={"Content-Type": "application/json"})
     assert r.status_code == 422
@@ -246,12 +248,16 @@ def test_ask_page_not_found_shows_possibly_related(client, service, monkeypatch)
     real = service.ask
 
     def unanswered(*args, **kwargs):
-        return dict(real(*args, **kwargs), found=False, answer="", answer_source=None)
+        return dict(real(*args, **kwargs), found=False, answer="", answer_source=None, message="")
 
     monkeypatch.setattr(service, "ask", unanswered)
     html = client.get("/ask", params={"q": "What colour is the town hall?"}).text
     assert "The reports don't answer that." in html and "Possibly related" in html
     assert '<blockquote' not in html
+    # the service's own explanation, when it gives one, replaces the generic line
+    monkeypatch.setattr(service, "ask", lambda *a, **k: dict(unanswered(*a, **k), message="Not <covered> here."))
+    html = client.get("/ask", params={"q": "What colour is the town hall?"}).text
+    assert "<strong>Not &lt;covered&gt; here.</strong>" in html
 
 
 def test_ask_page_keeps_the_filters(client):

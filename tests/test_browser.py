@@ -228,3 +228,29 @@ def test_without_javascript_the_form_still_answers(browser, server):
         assert "Blackpool" in page.inner_text("#turn-1 .context")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["/documents", "/docs", "/documents/no-such-report", "/ask?q="])
+def test_other_pages_are_accessible_and_reflow_at_200_percent_zoom(browser, server, path):
+    # 640 x 400 CSS pixels is what a 1280 x 800 window shows at 200 % zoom
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(server + path)
+        assert axe_violations(page) == []
+        assert no_horizontal_scroll(page)
+    finally:
+        context.close()
+
+
+def test_answer_page_reflows_at_200_percent_zoom(browser, server):
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(server + "/ask?" + urllib.parse.urlencode({"q": QUESTION}))
+        assert page.locator("#turn-1 .citation").count() >= 1
+        assert no_horizontal_scroll(page)
+        page.goto(server + page.locator("#turn-1 a.view").first.get_attribute("href"))
+        assert no_horizontal_scroll(page)
+    finally:
+        context.close()

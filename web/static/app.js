@@ -102,8 +102,9 @@
       article.appendChild(answer);
     } else {
       article.appendChild(el("div", { "class": "answer not-found" }, [
-        el("p", { "class": "answer-label" }, [el("strong", { text: "The reports don't answer that." }),
-          cites.length ? " These passages may be related." : " No passage matched the question."])
+        turn.message ? el("p", { "class": "answer-label" }, [el("strong", { text: turn.message })])
+          : el("p", { "class": "answer-label" }, [el("strong", { text: "The reports don't answer that." }),
+              cites.length ? " These passages may be related." : " No passage matched the question."])
       ]));
     }
     if (turn.council) {
