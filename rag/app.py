@@ -6,11 +6,12 @@ an HTML page with the same message and status code elsewhere.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 
 import jinja2
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -20,8 +21,10 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import cqc
 from .config import PROJECT_ROOT, Settings
-from .errors import BadRequest, RagError
+from .errors import BadRequest, NotFound, RagError
+from .middleware import AccessLog, BodySizeLimit, RateLimit
 from .service import MAX_K, MAX_QUESTION_CHARS, Service
 from .text import STOPWORDS
 
@@ -156,6 +159,17 @@ class AskBody(BaseModel):
         return value
 
 
+class Error(BaseModel):
+    detail: str = Field(description="what went wrong and what to change")
+
+
+def _errors(*codes: int) -> dict:
+    """OpenAPI entries for the errors a route can answer with: always {"detail": "..."}."""
+    meaning = {404: "no such document or council", 413: "request body over 64 KB", 422: "invalid input",
+               429: "too many requests (see Retry-After)", 503: "the index is missing or damaged"}
+    return {code: {"model": Error, "description": meaning[code]} for code in (*codes, 413, 422, 429)}
+
+
 def _is_api(request: Request) -> bool:
     path = request.url.path
     return path.startswith("/api/") or path in ("/healthz", "/openapi.json")
@@ -198,6 +212,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             return JSONResponse({"detail": detail}, status_code=status_code)
         return page(request, "error.html", status_code=status_code, status=status_code, detail=detail)
 
+    # Starlette runs the middleware added last first: access log, security headers, rate limit, body limit.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit)
+
     @app.middleware("http")
     async def headers_and_last_resort(request: Request, call_next):
         try:
@@ -235,12 +253,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     # --- JSON API ---
 
-    @app.get("/healthz", tags=["api"])
+    @app.get("/healthz", tags=["api"], responses=_errors())
     def healthz():
         """Status, ranking mode, document and passage counts, model and index build."""
         return service.health()
 
-    @app.get("/api/search", tags=["api"])
+    @app.get("/api/search", tags=["api"], responses=_errors(404))
     def api_search(q: str = Query("", description="the question"),
                    k: int = Query(10, ge=1, le=MAX_K, description="number of passages"),
                    council: str | None = Query(None, description="only documents about this council"),
@@ -249,18 +267,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         """The passages that best match a question, ranked, each with its offsets and scores."""
         return service.search(q, k=k, council=council, doc=doc, mode=mode)
 
-    @app.post("/api/ask", tags=["api"])
+    @app.post("/api/ask", tags=["api"], responses=_errors(404))
     def api_ask(body: AskBody):
         """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
         Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
         return service.ask(body.question, conversation_id=body.conversation_id, council=body.council, doc=body.doc)
 
-    @app.get("/api/documents", tags=["api"])
+    @app.get("/api/documents", tags=["api"], responses=_errors())
     def api_documents():
         """Every indexed document's metadata and passage count."""
         return {"documents": service.documents()}
 
-    @app.get("/api/documents/{doc_id}", tags=["api"])
+    @app.get("/api/documents/{doc_id}", tags=["api"], responses=_errors(404))
     def api_document(doc_id: str, start: int | None = Query(None, description="start of a cited passage"),
                      end: int | None = Query(None, description="end of a cited passage")):
         """A document's metadata and full text; with start and end, also the cited passage text[start:end]."""
@@ -270,7 +288,28 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             doc["cited"] = {"start": cited[0], "end": cited[1], "text": doc["text"][cited[0]:cited[1]]}
         return doc
 
+    @app.get("/api/councils", tags=["api"], responses=_errors())
+    def api_councils():
+        """Every council with its overall rating and quality statement scores, as read from the reports."""
+        return {"councils": service.councils(), "score_meanings": cqc.SCORE_MEANINGS,
+                "quality_statements": list(cqc.QUALITY_STATEMENTS)}
+
+    @app.get("/api/councils/{slug}", tags=["api"], responses=_errors(404))
+    def api_council(slug: str):
+        """One council's record: rating, each score with its meaning, and the passage stating each."""
+        return service.council(slug)
+
     # --- HTML pages ---
+
+    @app.get("/councils", response_class=HTMLResponse, include_in_schema=False)
+    def councils(request: Request):
+        return page(request, "councils.html", councils=service.councils(), statements=cqc.QUALITY_STATEMENTS,
+                    score_meanings=cqc.SCORE_MEANINGS,
+                    score_words={n: m.split(":")[0] for n, m in cqc.SCORE_MEANINGS.items()})
+
+    @app.get("/councils/{slug}", response_class=HTMLResponse, include_in_schema=False)
+    def council(request: Request, slug: str):
+        return page(request, "council.html", c=service.council(slug))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
@@ -304,4 +343,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     def docs(request: Request):
         return page(request, "api.html", schema=app.openapi())
 
+    @app.post("/admin/reload", include_in_schema=False)
+    def admin_reload(authorization: str = Header("")):
+        """Take up a newly built index now (it is also picked up by itself within a second or two)."""
+        if not settings.admin_token:
+            raise NotFound("There is no admin reload here: set RAG_ADMIN_TOKEN on the server to enable it.")
+        if not hmac.compare_digest(authorization.encode(), f"Bearer {settings.admin_token}".encode()):
+            return JSONResponse({"detail": "Send the admin token as: Authorization: Bearer <RAG_ADMIN_TOKEN>"},
+                                status_code=401)
+        return {"reloaded": service.reload_if_changed(), "build": service.index.path.name}
+
+    if settings.watch_index:
+        service.watch()
+    app.add_middleware(AccessLog, fmt=settings.access_log, log_questions=settings.log_questions)
     return app

@@ -93,6 +93,7 @@ def cmd_eval(args) -> int:
 
 def cmd_serve(args) -> int:
     import os
+    import tempfile
 
     import uvicorn
 
@@ -100,17 +101,25 @@ def cmd_serve(args) -> int:
     from .index import load_index
 
     settings = _settings(args).with_overrides(host=args.host, port=args.port)
-    log_level = "warning" if args.quiet else "info"
+    if args.quiet:
+        os.environ["RAG_ACCESS_LOG"] = "off"
+        settings = settings.with_overrides(access_log="off")
+    # uvicorn's own access log would print each URL, question included: ours (rag.access) leaves it out.
+    options = dict(host=settings.host, port=settings.port, log_level="warning", access_log=False)
     if args.workers > 1:
         # Each worker process loads the index itself (the vectors are memory-mapped, so the page cache
-        # holds one copy for all); check it here so a missing index is reported before forking.
+        # holds one copy for all) and they share one conversation store. Check the index here so a
+        # missing one is reported before forking.
         load_index(settings.index_dir)
         os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
-        uvicorn.run("rag.app:create_app", factory=True, host=settings.host, port=settings.port,
-                    workers=args.workers, log_level=log_level)
+        if settings.conversation_db == ":memory:":
+            state = Path(tempfile.mkdtemp(prefix="rag-serve-"))
+            os.environ["RAG_CONVERSATION_DB"] = str(state / "conversations.sqlite")
+        uvicorn.run("rag.app:create_app", factory=True, workers=args.workers, **options)
         return 0
     app = create_app(settings)  # loads the index now, so a missing one is reported before listening
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    print(f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}/", file=sys.stderr)
+    uvicorn.run(app, **options)
     return 0
 
 
@@ -155,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="default 8000")
     index_dir(p)
     p.add_argument("--workers", type=int, default=1, help="worker processes sharing the index (default 1)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no access log")
+    p.add_argument("-q", "--quiet", action="store_true", help="no access log (RAG_ACCESS_LOG=json for JSON lines)")
     p.set_defaults(func=cmd_serve)
     return parser
 

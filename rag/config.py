@@ -26,6 +26,15 @@ class Settings:
     max_passage_chars: int = field(default_factory=lambda: _env("MAX_PASSAGE_CHARS", 1200))
     target_passage_chars: int = field(default_factory=lambda: _env("TARGET_PASSAGE_CHARS", 700))
     max_file_mb: float = field(default_factory=lambda: _env("MAX_FILE_MB", 20.0))
+    # Where conversations are kept: in memory, or a SQLite file that worker processes share.
+    conversation_db: str = field(default_factory=lambda: _env("CONVERSATION_DB", ":memory:"))
+    # Requests per minute per client address (0: no limit), and the largest request body accepted.
+    rate_limit: int = field(default_factory=lambda: _env("RATE_LIMIT", 600))
+    max_body_bytes: int = field(default_factory=lambda: _env("MAX_BODY_BYTES", 64 * 1024))
+    access_log: str = field(default_factory=lambda: _env("ACCESS_LOG", "text"))  # text | json | off
+    log_questions: bool = field(default_factory=lambda: _env("LOG_QUESTIONS", "0") in ("1", "true", "yes"))
+    admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
+    watch_index: bool = field(default_factory=lambda: _env("WATCH_INDEX", "1") in ("1", "true", "yes"))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env("PORT", 8000))
 

@@ -57,10 +57,24 @@ class Fact:
             out["meaning"] = cqc.SCORE_MEANINGS[self.value]
         if self.kind == "rating":
             out["indicative"] = self.indicative
+        out["summary"] = self.summary()
         doc = index.documents[self.doc_id]
         out["source"] = {"doc": self.doc_id, "title": doc.title, "section": SECTION_SEP.join(self.passage.section),
                          "start": self.start, "end": self.end, "text": doc.text[self.start:self.end]}
         return out
+
+
+    def summary(self) -> str:
+        """The record in a plain sentence (ours, not a quote: the page shows it apart from the quote)."""
+        if self.kind == "score":
+            return f"{self.council}, {self.statement}: score {self.value} of 4 ({cqc.SCORE_MEANINGS[self.value]})."
+        if self.kind == "rating":
+            return f"{self.council}: rated {self.value}" + (" (indicative, from the pilot)." if self.indicative else ".")
+        if self.kind == "score_counts":
+            parts = [f"{n} scored {score}" for score, n in sorted(self.value.items(), key=lambda kv: -int(kv[0]))]
+            return f"{self.council}, the nine quality statements: " + ", ".join(parts) + " (indicative, from the pilot)."
+        score = next(n for n, meaning in cqc.SCORE_MEANINGS.items() if meaning == self.value)
+        return f"A score of {score} of 4 means {self.value}."
 
 
 @dataclass
@@ -79,13 +93,27 @@ class CouncilRecord:
                "indicative": self.rating.indicative if self.rating else None,
                "published": self.published,
                "scores": {f.statement: f.value for f in self.statements.values()},
-               "score_counts": self.score_counts.value if self.score_counts else None}
+               "score_counts": self.score_counts.value if self.score_counts else None,
+               "score_counts_text": self._counts_text()}
         if full:
             out["rating_source"] = self.rating.json(index)["source"] if self.rating else None
             out["statements"] = [self.statements[s].json(index) for s in cqc.QUALITY_STATEMENTS if s in self.statements]
             out["score_counts_source"] = self.score_counts.json(index)["source"] if self.score_counts else None
             out["ratings_stated"] = [f.json(index) for f in self.ratings_stated]
         return out
+
+
+    def _counts_text(self) -> str | None:
+        """"3 scored 3, 6 scored 2": from the article's counts, or counted from the statement scores."""
+        if self.score_counts:
+            counts = self.score_counts.value
+        elif self.statements:
+            counts: dict[str, int] = {}
+            for f in self.statements.values():
+                counts[str(f.value)] = counts.get(str(f.value), 0) + 1
+        else:
+            return None
+        return ", ".join(f"{n} scored {score}" for score, n in sorted(counts.items(), key=lambda kv: -int(kv[0])))
 
 
 def statement_in(question: str) -> str | None:

@@ -194,7 +194,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     staging = index_dir / f".{build.name}.partial"
     staging.mkdir()
     try:
-        _write_json(staging / "documents.json", [dict(d.meta(), text=d.text) for d in documents])
+        _write_json(staging / "documents.json", [dict(d.meta(), path=d.path, text=d.text) for d in documents])
         _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end, list(p.councils)]
                                                  for p in passages])
         _write_json(staging / "bm25.json", tokens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from .answer import AnswerPicker
@@ -29,6 +30,8 @@ CITATIONS = 5
 
 def check_query(query: str | None) -> str:
     query = (query or "").strip()
+    if any("\ud800" <= ch <= "\udfff" for ch in query):
+        raise BadRequest("The question contains an unpaired surrogate (e.g. \\ud800), which is not text; send valid Unicode.")
     if not query:
         raise BadRequest("The question is empty: type a question, e.g. 'What score did Blackpool get for safeguarding?'")
     if len(query) > MAX_QUESTION_CHARS:
@@ -63,7 +66,7 @@ class Service:
         self.settings = settings
         self.dense = dense
         self._lock = threading.Lock()
-        self.conversations = ConversationStore()
+        self.conversations = ConversationStore(settings.conversation_db)
         self.retriever = self._load()
 
     def _load(self) -> Retriever:
@@ -88,13 +91,36 @@ class Service:
         return self.retriever.index
 
     def reload_if_changed(self) -> bool:
-        """Take up a newer build of the index, if one has been made; the swap is one assignment."""
+        """Take up a newer build of the index, if one has been made. The new one is loaded beside the
+        old, which keeps answering meanwhile; the swap is one assignment, so a request sees one or the
+        other, never a mix. If the new build cannot be loaded, the old one stays."""
         with self._lock:
-            if current_build(self.settings.index_dir) == self.index.path:
+            if current_build(self.settings.index_dir) in (None, self.index.path):
                 return False
-            self.retriever = self._load()
-            log.info("loaded new index build %s", self.index.path.name)
+            try:
+                retriever = self._load()
+            except RagError as exc:
+                log.warning("kept index build %s: the new one could not be loaded (%s)", self.index.path.name, exc)
+                return False
+            self.retriever = retriever
+            log.info("now serving index build %s", self.index.path.name)
             return True
+
+    def watch(self, interval: float = 1.0) -> None:
+        """Check for a new index build every `interval` seconds, in a background thread."""
+        if getattr(self, "_watcher", None):
+            return
+
+        def run():
+            while True:
+                time.sleep(interval)
+                try:
+                    self.reload_if_changed()
+                except Exception:  # keep watching whatever happens
+                    log.exception("index reload failed")
+
+        self._watcher = threading.Thread(target=run, name="index-watcher", daemon=True)
+        self._watcher.start()
 
     @property
     def mode(self) -> str:

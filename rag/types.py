@@ -18,8 +18,11 @@ class Document:
     sha256: str
 
     def meta(self) -> dict:
-        return {"id": self.id, "title": self.title, "councils": list(self.councils),
-                "kind": self.kind, "date": self.date, "path": self.path, "sha256": self.sha256}
+        """What the API shows: the file's name, not where it lies on the server."""
+        from pathlib import PurePath
+
+        return {"id": self.id, "title": self.title, "councils": list(self.councils), "kind": self.kind,
+                "date": self.date, "file": PurePath(self.path).name, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)

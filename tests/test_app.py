@@ -332,3 +332,10 @@ def test_paragraphs_split_at_blank_lines_and_keep_the_text():
 
     assert paragraphs("\n## Safeguarding\n\nScore: 1\n  \n\nline one\nline <two>\n", "score") == (
         "<p>## Safeguarding</p><p><mark>Score</mark>: 1</p><p>line one\nline &lt;two&gt;</p>")
+
+
+def test_documents_do_not_reveal_server_paths(client):
+    for doc in client.get("/api/documents").json()["documents"]:
+        assert "path" not in doc and "/" not in doc["file"]
+    one = client.get("/api/documents/lancashire-rated-requires-improvement-news").json()
+    assert one["file"] == "lancashire-rated-requires-improvement-news.txt" and "path" not in one

@@ -88,6 +88,10 @@
         el("p", { "class": "answer-label", text: "The reports say:" }),
         paragraphs(el("blockquote", { "class": "quote" }), turn.answer)
       ]);
+      if (turn.fact) {
+        answer.appendChild(el("p", { "class": "fact" }, [el("span", { "class": "fact-label", text: "From the ratings record:" }),
+          " " + turn.fact.summary + " ", el("a", { href: "/councils", text: "All councils' ratings and scores" })]));
+      }
       var src = turn.answer_source;
       if (src) {
         var p = el("p", { "class": "answer-source" });

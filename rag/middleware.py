@@ -1,0 +1,151 @@
+"""HTTP plumbing around the app, as plain ASGI middleware: access log with request ids, a request body
+size limit, and a per-client rate limit."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+
+access_log = logging.getLogger("rag.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _json_error(status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> tuple[dict, dict]:
+    body = json.dumps({"detail": detail}).encode()
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                         (b"x-content-type-options", b"nosniff"),
+                         (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"), *headers]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class AccessLog:
+    """One line per request: request id, method, route, status, latency. The query string (which holds
+    the question on /ask and /api/search) is left out unless log_questions is set. The id comes from a
+    well-formed X-Request-ID header or is made here, and is returned in X-Request-ID."""
+
+    def __init__(self, app, fmt: str = "text", log_questions: bool = False):
+        self.app, self.fmt, self.log_questions = app, fmt, log_questions
+        if fmt != "off" and not access_log.handlers:  # its own stream: the server's log level is not ours
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            access_log.addHandler(handler)
+            access_log.setLevel(logging.INFO)
+            access_log.propagate = False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        status = [500]
+        t0 = time.perf_counter()
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message = dict(message, headers=[*message.get("headers", []), (b"x-request-id", request_id.encode())])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.fmt != "off":
+                route = getattr(scope.get("route"), "path", None) or scope["path"]
+                record = {"request_id": request_id, "method": scope["method"], "route": route,
+                          "status": status[0], "ms": round((time.perf_counter() - t0) * 1000, 1)}
+                if self.log_questions and scope.get("query_string"):
+                    record["query"] = scope["query_string"].decode("latin-1")
+                if self.fmt == "json":
+                    access_log.info(json.dumps(dict(ts=round(time.time(), 3), **record)))
+                else:
+                    access_log.info("access " + " ".join(f"{k}={v}" for k, v in record.items()))
+
+
+class BodySizeLimit:
+    """Refuses a request body over max_bytes with 413, whether or not it declares its length. The body
+    (at most max_bytes) is read here first and handed on whole, so the app never sees a partial one."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def refuse(self, send):
+        start, body = _json_error(413, f"The request body is over the {self.max_bytes // 1024} KB limit; "
+                                       f"send a shorter one.")
+        await send(start)
+        await send(body)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await self.refuse(send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self.refuse(send)
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class RateLimit:
+    """A token bucket per client address: `per_minute` requests a minute on average, in bursts of up to
+    a fifth of that. Past it, 429 with Retry-After. Static files and /healthz are not counted; the
+    number of clients remembered is bounded."""
+
+    EXEMPT = ("/static/", "/healthz", "/favicon")
+
+    def __init__(self, app, per_minute: int, max_clients: int = 10000):
+        self.app = app
+        self.rate = per_minute / 60.0
+        self.burst = max(1.0, per_minute / 5)
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, time)
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 if the request may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.pop(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            self._buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+            return wait
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.rate <= 0 or scope["path"].startswith(self.EXEMPT):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown", 0))[0]
+        wait = self.take(client)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            start, body = _json_error(429, f"Too many requests from your address; try again in {seconds} s.",
+                                      [(b"retry-after", str(seconds).encode())])
+            await send(start)
+            return await send(body)
+        await self.app(scope, receive, send)

@@ -1,0 +1,143 @@
+"""Operating the service: hot index swap under load, limits, rate limiting, access logs."""
+import json
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.app import create_app
+from rag.index import build_index, current_build
+from rag.service import Service
+from tests.conftest import rag_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, json.load(r)
+
+
+def test_rebuilding_while_serving_swaps_the_index_without_failing_a_request(small_index, small_corpus):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index-dir",
+                               str(small_index.index_dir), "-q"], env=rag_env(RAG_RATE_LIMIT=0),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _, health = get_json(base + "/healthz")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+                time.sleep(0.3)
+        old_build = health["build"]
+        outcomes, stop = [], threading.Event()
+
+        def keep_asking():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    if n % 3:
+                        status, _ = get_json(base + "/api/search?" + urllib.parse.urlencode(
+                            {"q": f"Suffolk waiting lists {n}", "k": 5}))
+                    else:
+                        status, _ = get_json(base + "/api/ask", {"question": "Who will oversee Blackpool's improvement?"})
+                except (urllib.error.URLError, OSError) as exc:
+                    status = repr(exc)
+                outcomes.append(status)
+
+        threads = [threading.Thread(target=keep_asking) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        (small_corpus / "suffolk.md").write_text(
+            "# Suffolk waiting lists\n\nOver 500 people were waiting for an occupational therapy assessment in Suffolk.\n")
+        build_index(small_index)  # the server is not told: it notices the new build by itself
+        new_build = current_build(small_index.index_dir).name
+        deadline = time.monotonic() + 30
+        while get_json(base + "/healthz")[1]["build"] != new_build:
+            assert time.monotonic() < deadline, "the server did not take up the new index"
+            time.sleep(0.2)
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert new_build != old_build
+        assert len(outcomes) > 20 and set(outcomes) == {200}, [o for o in outcomes if o != 200][:5]
+        _, result = get_json(base + "/api/search?" + urllib.parse.urlencode({"q": "occupational therapy Suffolk", "k": 3}))
+        assert any(r["doc"] == "suffolk" for r in result["results"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_admin_reload_needs_the_token(small_index, small_corpus):
+    settings = small_index.with_overrides(admin_token="s3cret", watch_index=False)
+    client = TestClient(create_app(settings, service=Service(settings)))
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"}).json()["reloaded"] is False
+    (small_corpus / "new.md").write_text("# New\n\nText about Lancashire.\n")
+    build_index(small_index)
+    reply = client.post("/admin/reload", headers={"Authorization": "Bearer s3cret"}).json()
+    assert reply == {"reloaded": True, "build": current_build(small_index.index_dir).name}
+    assert TestClient(create_app(small_index.with_overrides(watch_index=False),
+                                 service=Service(small_index))).post("/admin/reload").status_code == 404
+
+
+def client_for(service, **settings):
+    return TestClient(create_app(service.settings.with_overrides(watch_index=False, **settings), service=service))
+
+
+def test_a_body_over_64_kb_is_refused(service):
+    r = client_for(service).post("/api/ask", content=b'{"question": "' + b"x" * 70000 + b'"}',
+                                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "64 KB" in r.json()["detail"]
+
+
+def test_a_client_past_its_rate_gets_429_with_retry_after(service):
+    client = client_for(service, rate_limit=30)
+    statuses = [client.get("/api/search", params={"q": "safeguarding", "k": 1}) for _ in range(8)]
+    assert [r.status_code for r in statuses[:6]] == [200] * 6  # the burst: a fifth of a minute's allowance
+    refused = statuses[-1]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert client.get("/healthz").status_code == 200  # not counted
+
+
+def test_access_log_has_request_id_route_status_latency_and_no_question(service, caplog):
+    client = client_for(service, access_log="json", rate_limit=0)
+    with caplog.at_level(logging.INFO, logger="rag.access"):
+        r = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+        client.get("/api/documents/nope?secret=my+private+question")
+        client.get("/api/search", params={"q": "my private question"}, headers={"X-Request-ID": "<script>"})
+    lines = [json.loads(rec.getMessage()) for rec in caplog.records if rec.name == "rag.access"]
+    assert r.headers["X-Request-ID"] == "abc-123"
+    assert lines[0]["request_id"] == "abc-123" and lines[0]["route"] == "/healthz" and lines[0]["status"] == 200
+    assert lines[1]["route"] == "/api/documents/{doc_id}" and lines[1]["status"] == 404 and lines[1]["ms"] >= 0
+    assert lines[2]["route"] == "/api/search" and lines[2]["request_id"] != "<script>"
+    assert "private" not in json.dumps(lines) and "nope" not in json.dumps(lines)
+
+
+def test_questions_are_logged_only_when_asked_for(service, caplog):
+    client = client_for(service, access_log="json", rate_limit=0, log_questions=True)
+    with caplog.at_level(logging.INFO, logger="rag.access"):
+        client.get("/api/search", params={"q": "carers strategy"})
+    assert "carers+strategy" in caplog.text
