@@ -112,6 +112,7 @@ def cmd_serve(args) -> int:
         # missing one is reported before forking.
         load_index(settings.index_dir)
         os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
+        os.environ.setdefault("RAG_TORCH_THREADS", str(max(1, (os.cpu_count() or 1) // args.workers)))
         if settings.conversation_db == ":memory:":
             state = Path(tempfile.mkdtemp(prefix="rag-serve-"))
             os.environ["RAG_CONVERSATION_DB"] = str(state / "conversations.sqlite")

@@ -39,7 +39,11 @@ def resolve_model(name: str) -> str:
 
 
 class Embedder:
-    def __init__(self, name: str = DEFAULT_MODEL):
+    """The model. With `quantized`, its linear layers run in int8 (PyTorch dynamic quantisation): about
+    three times faster on a CPU, for encoding questions when throughput matters (RAG_QUERY_INT8=1);
+    passages are always encoded at full precision."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, quantized: bool = False):
         self.name = name
         try:
             import torch
@@ -48,10 +52,10 @@ class Embedder:
             import transformers
 
             transformers.utils.logging.disable_progress_bar()
-            # One thread per model call: questions are short and batched (QueryBatcher), and on a small
-            # machine a second thread waiting at every barrier for a busy core stalls calls for
-            # hundreds of milliseconds. Building the index uses every core (encode_many).
-            torch.set_num_threads(1)
+            # Threads per model call: every core by default, but RAG_TORCH_THREADS=1 where several
+            # processes share the cores (rag serve --workers N sets it): a thread waiting at every
+            # barrier for a core another process holds stalls calls for hundreds of milliseconds.
+            torch.set_num_threads(int(os.environ.get("RAG_TORCH_THREADS") or 0) or max(1, os.cpu_count() or 1))
             self.model = SentenceTransformer(resolve_model(name), device="cpu", local_files_only=True)
         except ModelUnavailable:
             raise
@@ -60,6 +64,14 @@ class Embedder:
                 f"Could not load the embedding model {name!r} offline ({type(exc).__name__}). "
                 f"Use the packaged default (RAG_MODEL={DEFAULT_MODEL}) or a local model directory.") from exc
         self.dimension = int(self.model.get_embedding_dimension())
+        if quantized:
+            import warnings
+
+            import torch
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def encode_many(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Encode a large batch (building the index) with every core."""
@@ -80,8 +92,8 @@ class Embedder:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    return Embedder(name)
+def get_embedder(name: str = DEFAULT_MODEL, quantized: bool = False) -> Embedder:
+    return Embedder(name, quantized)
 
 
 class QueryBatcher:

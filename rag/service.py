@@ -76,7 +76,7 @@ class Service:
             from .embedding import get_embedder
 
             try:
-                embedder = get_embedder(index.manifest["model"]["name"])
+                embedder = get_embedder(index.manifest["model"]["name"], quantized=self.settings.query_int8)
             except RagError as exc:
                 log.warning("%s Searching with BM25 only.", exc)
         queries = get_query_batcher(embedder) if embedder is not None else None
