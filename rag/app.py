@@ -265,13 +265,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                    doc: str | None = Query(None, description="only this document id"),
                    mode: str | None = Query(None, pattern="^(hybrid|bm25|dense)$")):
         """The passages that best match a question, ranked, each with its offsets and scores."""
-        return service.search(q, k=k, council=council, doc=doc, mode=mode)
+        # A ready JSONResponse: FastAPI need not walk the result to encode it (the service returns plain JSON types)
+        return JSONResponse(service.search(q, k=k, council=council, doc=doc, mode=mode))
 
     @app.post("/api/ask", tags=["api"], responses=_errors(404))
     def api_ask(body: AskBody):
         """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
         Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
-        return service.ask(body.question, conversation_id=body.conversation_id, council=body.council, doc=body.doc)
+        return JSONResponse(service.ask(body.question, conversation_id=body.conversation_id, council=body.council,
+                                        doc=body.doc))
 
     @app.get("/api/documents", tags=["api"], responses=_errors())
     def api_documents():

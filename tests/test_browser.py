@@ -232,7 +232,8 @@ def test_without_javascript_the_form_still_answers(browser, server):
         context.close()
 
 
-@pytest.mark.parametrize("path", ["/documents", "/docs", "/documents/no-such-report", "/ask?q="])
+@pytest.mark.parametrize("path", ["/documents", "/docs", "/documents/no-such-report", "/ask?q=", "/councils",
+                                  "/councils/blackpool", "/councils/nottingham"])
 def test_other_pages_are_accessible_and_reflow_at_200_percent_zoom(browser, server, path):
     # 640 x 400 CSS pixels is what a 1280 x 800 window shows at 200 % zoom
     context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
