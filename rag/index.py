@@ -262,6 +262,18 @@ def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
+def _read_vectors(path: Path) -> faiss.Index:
+    """Memory-mapped and read-only where FAISS can (IO_FLAG_MMAP_IFC maps a flat index's vectors), so
+    the worker processes of one server share one copy in the page cache."""
+    for flags in (getattr(faiss, "IO_FLAG_MMAP_IFC", None), faiss.IO_FLAG_MMAP):
+        if flags is not None:
+            try:
+                return faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                continue
+    return faiss.read_index(str(path))
+
+
 def load_index(index_dir: Path) -> Index:
     """Load and verify the current build. One clear message, saying what to run, if it cannot be used."""
     rebuild = f"Rebuild it with: rag index --index-dir {index_dir}"
@@ -299,10 +311,7 @@ def load_index(index_dir: Path) -> Index:
         log.warning("The vector file of the index in %s is missing or damaged: searching with BM25 only. %s",
                     index_dir, rebuild)
     else:
-        try:
-            vectors = faiss.read_index(str(vector_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError:
-            vectors = faiss.read_index(str(vector_path))
+        vectors = _read_vectors(vector_path)
         if vectors.ntotal != len(passages):
             log.warning("The vector file in %s does not match the passages: searching with BM25 only. %s",
                         index_dir, rebuild)

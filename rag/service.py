@@ -160,7 +160,9 @@ class Service:
         if council and retriever.matcher.resolve(council) is None:
             retriever.candidate_mask(council=council)  # raises the "councils covered" message
         about = (retriever.matcher.resolve(council) if council else None) or (named[0] if named else conv.council)
-        previous = conv.questions[-1] if conv.questions else ""
+        # What a follow-up leans on: the last question that was not itself a follow-up, so a chain
+        # ("and for safeguarding?", "and for equity?") keeps what the first question asked.
+        previous = next((q for q in reversed(conv.questions) if not is_follow_up(q)), "")
         follow_up = bool(previous) and not named and is_follow_up(question)
         query = f"{question} {previous}" if follow_up else question
         reply = {"question": question, "answer": "", "found": False, "message": "", "answer_source": None,

@@ -82,6 +82,8 @@ def test_follow_up_keeps_council_and_topic(client):
     assert follow["conversation_id"] == first["conversation_id"]
     assert follow["council"] == "Blackpool Council"
     assert follow["fact"]["statement"] == "Safeguarding" and follow["fact"]["value"] == 1
+    again = ask(client, "and for partnerships?", conversation_id=first["conversation_id"])
+    assert again["fact"]["statement"] == "Partnerships and communities" and again["fact"]["value"] == 2
     other = ask(client, "and for safeguarding?")  # no conversation: nothing to follow
     assert other["conversation_id"] != first["conversation_id"]
 

@@ -92,3 +92,11 @@ def test_an_interrupted_build_leaves_the_last_good_index(small_index, monkeypatc
     assert current_build(small_index.index_dir) == before
     assert len(load_index(small_index.index_dir).documents) == 2
     assert not [p for p in small_index.index_dir.iterdir() if p.name.endswith(".partial")]
+
+
+def test_the_vectors_are_memory_mapped_not_copied(built_index):
+    import os
+
+    index = load_index(built_index.index_dir)
+    maps = open(f"/proc/{os.getpid()}/maps").read()
+    assert str(index.path / "vectors.faiss") in maps

@@ -141,3 +141,34 @@ def test_questions_are_logged_only_when_asked_for(service, caplog):
     with caplog.at_level(logging.INFO, logger="rag.access"):
         client.get("/api/search", params={"q": "carers strategy"})
     assert "carers+strategy" in caplog.text
+
+
+def test_workers_share_the_mapped_vectors_and_the_conversations(built_index):
+    import os
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", "2",
+                               "--index-dir", str(built_index.index_dir), "-q"], env=rag_env(RAG_RATE_LIMIT=0),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                get_json(base + "/healthz")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+                time.sleep(0.5)
+        _, first = get_json(base + "/api/ask", {"question": "What score did Blackpool get for assessing needs?"})
+        for _ in range(8):  # requests spread over both workers; each must find the conversation
+            _, follow = get_json(base + "/api/ask", {"question": "and for safeguarding?",
+                                                     "conversation_id": first["conversation_id"]})
+            assert follow["conversation_id"] == first["conversation_id"]
+            assert follow["fact"]["statement"] == "Safeguarding"
+        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        mapped = [pid for pid in workers if "vectors.faiss" in open(f"/proc/{pid}/maps").read()]
+        assert len(mapped) == 2, (workers, mapped)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
