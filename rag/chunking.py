@@ -87,7 +87,7 @@ def plain_headings(text: str) -> list[Heading]:
     not ending like a sentence, and not an item of a list that a line ending in ":" introduced."""
     lines = [(s, e, line.strip()) for s, e, line in _lines(text) if line.strip()]
     headings, in_list = [], False
-    for i, (start, end, line) in enumerate(lines):
+    for i, (start, _, line) in enumerate(lines):
         following = lines[i + 1][2] if i + 1 < len(lines) else ""
         if _INTRO_END.search(line):
             in_list = True

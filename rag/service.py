@@ -6,9 +6,9 @@ once, so the CLI and the API refuse it with the same message.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 import threading
 import time
-from pathlib import Path
 
 from .answer import AnswerPicker
 from .embedding import get_query_batcher
@@ -61,15 +61,30 @@ def hit_json(hit: Hit, index: Index) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Everything built from one index build. A reload swaps the whole of it in one assignment, and a
+    request takes it once, so it never mixes two builds."""
+    retriever: Retriever
+    answers: AnswerPicker
+    facts: Facts
+    gazetteer: CouncilGazetteer
+
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+
 class Service:
     def __init__(self, settings: Settings, dense: bool = True):
         self.settings = settings
         self.dense = dense
         self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
         self.conversations = ConversationStore(settings.conversation_db)
-        self.retriever = self._load()
+        self.loaded = self._load()
 
-    def _load(self) -> Retriever:
+    def _load(self) -> Loaded:
         index = load_index(self.settings.index_dir)
         embedder = None
         if self.dense and index.vectors is not None:
@@ -81,10 +96,11 @@ class Service:
                 log.warning("%s Searching with BM25 only.", exc)
         queries = get_query_batcher(embedder) if embedder is not None else None
         retriever = Retriever(index, queries)
-        retriever.answers = AnswerPicker(index, queries)
-        retriever.facts = Facts(index)
-        retriever.gazetteer = CouncilGazetteer(retriever.matcher)
-        return retriever
+        return Loaded(retriever, AnswerPicker(index, queries), Facts(index), CouncilGazetteer(retriever.matcher))
+
+    @property
+    def retriever(self) -> Retriever:
+        return self.loaded.retriever
 
     @property
     def index(self) -> Index:
@@ -98,17 +114,17 @@ class Service:
             if current_build(self.settings.index_dir) in (None, self.index.path):
                 return False
             try:
-                retriever = self._load()
+                loaded = self._load()
             except RagError as exc:
                 log.warning("kept index build %s: the new one could not be loaded (%s)", self.index.path.name, exc)
                 return False
-            self.retriever = retriever
+            self.loaded = loaded
             log.info("now serving index build %s", self.index.path.name)
             return True
 
     def watch(self, interval: float = 1.0) -> None:
         """Check for a new index build every `interval` seconds, in a background thread."""
-        if getattr(self, "_watcher", None):
+        if self._watcher is not None:
             return
 
         def run():
@@ -129,17 +145,19 @@ class Service:
     def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
                mode: str | None = None) -> dict:
         query, k = check_query(query), check_k(k)
-        retriever = self.retriever  # one index for the whole request, even if a reload swaps it meanwhile
+        loaded = self.loaded  # one index build for the whole request, even if a reload swaps it meanwhile
+        retriever = loaded.retriever
         mode = retriever.effective_mode(mode)
-        hits = self._rank(retriever, query, k, council=council or None, doc=doc or None, mode=mode)
+        hits = self._rank(loaded, query, k, council=council or None, doc=doc or None, mode=mode)
         return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
 
     @staticmethod
-    def _rank(retriever: Retriever, query: str, k: int, council=None, doc=None, mode=None, prefer=(),
+    def _rank(loaded: Loaded, query: str, k: int, council=None, doc=None, mode=None, prefer=(),
               fact: Fact | None = None) -> list[Hit]:
         """Ranked passages; for a rating or score question, the passage stating the record comes first."""
+        retriever = loaded.retriever
         hits = retriever.search(query, k, council=council, doc=doc, mode=mode, prefer=prefer)
-        fact = fact or retriever.facts.lookup(query, council)
+        fact = fact or loaded.facts.lookup(query, council)
         if fact is None or not retriever.allows(fact.passage, council, doc):
             return hits
         first = next((h for h in hits if h.passage == fact.passage), None)
@@ -153,8 +171,8 @@ class Service:
         the turns before it, and an elliptical follow-up ("and for safeguarding?") is searched together
         with the question it follows. Ratings and scores are answered from the parsed records."""
         question = check_query(question)
-        retriever = self.retriever
-        index = retriever.index
+        loaded = self.loaded
+        retriever, index = loaded.retriever, loaded.index
         conv = self.conversations.get_or_create(conversation_id)
         named = retriever.matcher.find(question)
         if council and retriever.matcher.resolve(council) is None:
@@ -170,16 +188,16 @@ class Service:
                  "mode": retriever.effective_mode(None)}
         self.conversations.record(conv, question, about)
 
-        uncovered = retriever.gazetteer.not_covered(question)
+        uncovered = loaded.gazetteer.not_covered(question)
         if uncovered and not named and not council:
             reply["message"] = (f"The reports here don't cover {', '.join(uncovered)}. "
                                 f"They cover: {', '.join(retriever.councils())}.")
             return reply
 
-        fact = retriever.facts.lookup(question, about, before=previous if follow_up else "")
+        fact = loaded.facts.lookup(question, about, before=previous if follow_up else "")
         if fact is not None and not retriever.allows(fact.passage, council, doc):
             fact = None
-        hits = self._rank(retriever, query, 10, council=council or None, doc=doc or None,
+        hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None,
                           prefer=(about,) if about else (), fact=fact)
         reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
         if fact is not None:
@@ -187,8 +205,8 @@ class Service:
             reply.update(answer=fact_json["source"]["text"], found=True, fact=fact_json,
                          answer_source={"doc": fact.doc_id, "start": fact.start, "end": fact.end, "citation": 0})
             return reply
-        found, why = retriever.answers.supported(question, hits)
-        answer = retriever.answers.pick(question, hits, councils=(about,) if about else ()) if found else None
+        found, why = loaded.answers.supported(question, hits)
+        answer = loaded.answers.pick(question, hits, councils=(about,) if about else ()) if found else None
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why}). The passages below may be related."
             return reply
@@ -199,12 +217,13 @@ class Service:
 
     def councils(self) -> list[dict]:
         """Every council with its rating and quality statement scores, as parsed from the reports."""
-        return self.retriever.facts.table()
+        return self.loaded.facts.table()
 
     def council(self, slug: str) -> dict:
-        record = self.retriever.facts.councils.get(slug)
+        facts = self.loaded.facts
+        record = facts.councils.get(slug)
         if record is None:
-            raise NotFound(f"No council {slug!r}. Councils: {', '.join(sorted(self.retriever.facts.councils))}")
+            raise NotFound(f"No council {slug!r}. Councils: {', '.join(sorted(facts.councils))}")
         return record.json(self.index)
 
     def documents(self) -> list[dict]:
@@ -222,7 +241,3 @@ class Service:
         return {"status": "ok", "mode": self.mode, "documents": len(self.index.documents),
                 "passages": len(self.index.passages), "model": m["model"]["name"], "built_at": m["built_at"],
                 "build": self.index.path.name}
-
-
-def index_dir_exists(path: Path) -> bool:
-    return current_build(path) is not None

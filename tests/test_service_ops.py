@@ -10,7 +10,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pytest
 from fastapi.testclient import TestClient
 
 from rag.app import create_app
