@@ -21,6 +21,7 @@ from .types import Hit
 
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
+PAIR_FACTOR = 0.9
 
 # When to say the reports don't answer a question. Calibrated on eval/questions.jsonl (answerable)
 # against eval/unanswerable.jsonl (other councils, topics the reports don't cover, off-topic, nonsense):
@@ -75,16 +76,22 @@ class AnswerPicker:
         self.idf = _idf(index)
         self.default_idf = math.log(1 + (len(index.tokens) + 0.5) / 0.5)
 
-    def _spans(self, hits: list[Hit]) -> list[tuple[int, int, int]]:
-        """(hit number, start, end) of each sentence of the top passages; headings are not answers."""
+    def _spans(self, hits: list[Hit]) -> list[tuple[int, int, int, bool]]:
+        """(hit number, start, end, is a pair) of each sentence of the top passages, and of each two sentences that
+        run on in one paragraph and fit the limit together ("It estimated £67m. Its actual spend for
+        that year was £71m."): the second may only make sense with the first. Headings are not answers."""
         out = []
         for i, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
             text = self.index.documents[hit.passage.doc_id].text
-            for s, e in sentence_spans(text, hit.passage.start, hit.passage.end):
-                piece = text[s:e]
-                if _HEADING_LINE.match(piece) or not re.search(r"\w", piece) or re.fullmatch(r"[-*_\s]+", piece):
-                    continue
-                out.append((i, s, e))
+            sentences = [(s, e) for s, e in sentence_spans(text, hit.passage.start, hit.passage.end)
+                         if not (_HEADING_LINE.match(text[s:e]) or not re.search(r"\w", text[s:e])
+                                 or re.fullmatch(r"[-*_\s]+", text[s:e]))]
+            for j, (s, e) in enumerate(sentences):
+                out.append((i, s, e, False))
+                if j + 1 < len(sentences):
+                    s2, e2 = sentences[j + 1]
+                    if "\n" not in text[e:s2] and e2 - s <= MAX_ANSWER_CHARS:
+                        out.append((i, s, e2, True))
         return out
 
     def _lexical(self, question: str, sentence: str, context: str = "") -> float:
@@ -144,8 +151,8 @@ class AnswerPicker:
         spans = self._spans(hits)
         if not spans:
             return None
-        texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e in spans]
-        contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, _, _ in spans]
+        texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
+        contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
         if self.embedder is not None:
             vectors = self.embedder.encode([question] + texts)
@@ -155,13 +162,15 @@ class AnswerPicker:
         wanted = [want for ask, want in _WANTS if ask.search(question)]
         kind = np.array([1.0 if wanted and any(w.search(t) for w in wanted) else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
-        rank = np.array([max(0.0, hits[i].score) / top for i, _, _ in spans])
+        rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
         elsewhere = np.array([0.6 if councils and hits[i].passage.councils
-                              and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, _, _ in spans])
-        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere
+                              and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
+        # Two sentences hold more words than one: they win only by covering clearly more of the question.
+        single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
+        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single
         best = int(np.argmax(score))
-        i, s, e = spans[best]
+        i, s, e, _ = spans[best]
         passage = hits[i].passage
         text = self.index.documents[passage.doc_id].text
         s, e = self._extend(text, s, e, passage.start, passage.end)

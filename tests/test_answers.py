@@ -114,3 +114,10 @@ def test_dev_and_unanswerable_targets(service):
     report = evaluate(service, load_questions(QUESTIONS), unanswerable=load_questions(UNANSWERABLE))
     m = report["metrics"]
     assert m["answer1"] >= 0.8 and m["wrongly_declined"] <= 0.05 and m["declined"] >= 0.85
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it(service):
+    reply = service.ask("What was Blackpool's actual spend on adult social care in 2023/24?")
+    assert "Its actual spend for that year was **£71,158,000.00**" in reply["answer"]
+    assert reply["answer"].index("estimated") < reply["answer"].index("actual")  # the sentence before, too
+    assert len(reply["answer"]) <= MAX_ANSWER_CHARS
