@@ -42,6 +42,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+_SECURITY_HEADER_NAMES = {name.lower() for name in SECURITY_HEADERS}
+_SECURITY_HEADER_BYTES = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
 SAMPLE_BODY = '{"question": "What score did Blackpool get for safeguarding?", "conversation_id": null}'
 
 
@@ -216,15 +218,37 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit)
 
-    @app.middleware("http")
-    async def headers_and_last_resort(request: Request, call_next):
-        try:
-            response = await call_next(request)
-        except Exception:  # a bug of ours, not the client's: log it, say nothing about it
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            response = error(request, 500, "Something went wrong on our side. Please try again later.")
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    class SecurityHeadersAndLastResort:
+        """The security headers on every response, and a bug of ours (not the client's) logged and
+        answered with a plain 500. Plain ASGI: Starlette's BaseHTTPMiddleware costs a task per request."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return await self.inner(scope, receive, send)
+            started = False
+
+            async def send_with_headers(message):
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.decode("latin-1").lower()
+                               not in _SECURITY_HEADER_NAMES]
+                    message = dict(message, headers=headers + _SECURITY_HEADER_BYTES)
+                await send(message)
+
+            try:
+                await self.inner(scope, receive, send_with_headers)
+            except Exception:
+                request = Request(scope)
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                if not started:
+                    response = error(request, 500, "Something went wrong on our side. Please try again later.")
+                    await response(scope, receive, send_with_headers)
+
+    app.add_middleware(SecurityHeadersAndLastResort)
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
