@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import sentence_spans
+from .chunking import is_heading_line, sentence_spans
 from .index import Index
 from .text import term_groups, tokenize
 from .types import Hit
@@ -33,7 +33,6 @@ MIN_DENSE_WITH_UNKNOWN_TERM = 0.68
 _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean", "show", "know", "take", "make",
                  "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas"}
 
-_HEADING_LINE = re.compile(r"^ {0,3}#{1,6}\s")
 _WANTS = [  # (question pattern, what an answering sentence contains)
     (re.compile(r"\b(what (percentage|proportion|share)|how satisfied|what per ?cent)\b", re.I),
      re.compile(r"\d%|\bper ?cent\b", re.I)),
@@ -84,7 +83,7 @@ class AnswerPicker:
         for i, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
             text = self.index.documents[hit.passage.doc_id].text
             sentences = [(s, e) for s, e in sentence_spans(text, hit.passage.start, hit.passage.end)
-                         if not (_HEADING_LINE.match(text[s:e]) or not re.search(r"\w", text[s:e])
+                         if not (is_heading_line(text[s:e]) or not re.search(r"\w", text[s:e])
                                  or re.fullmatch(r"[-*_\s]+", text[s:e]))]
             for j, (s, e) in enumerate(sentences):
                 out.append((i, s, e, False))
@@ -114,9 +113,9 @@ class AnswerPicker:
         i = next((j for j, (s, _) in enumerate(spans) if s == start), None)
         if i is None:
             return start, end
-        if i > 0 and _HEADING_LINE.match(text[spans[i - 1][0]:spans[i - 1][1]]):
+        if i > 0 and is_heading_line(text[spans[i - 1][0]:spans[i - 1][1]]):
             start = spans[i - 1][0]
-        if i + 1 < len(spans) and not _HEADING_LINE.match(text[spans[i + 1][0]:spans[i + 1][1]]) \
+        if i + 1 < len(spans) and not is_heading_line(text[spans[i + 1][0]:spans[i + 1][1]]) \
                 and spans[i + 1][1] - start <= MAX_ANSWER_CHARS:
             end = spans[i + 1][1]
         return start, end

@@ -57,6 +57,11 @@ def _lines(text: str):
         start += len(line) + 1
 
 
+def is_heading_line(line: str) -> bool:
+    """A Markdown ATX heading line ("## Safeguarding")."""
+    return bool(_ATX.match(line))
+
+
 def markdown_headings(text: str) -> list[Heading]:
     headings, in_fence = [], False
     for start, end, line in _lines(text):

@@ -71,8 +71,7 @@ class Fact:
         if self.kind == "rating":
             return f"{self.council}: rated {self.value}" + (" (indicative, from the pilot)." if self.indicative else ".")
         if self.kind == "score_counts":
-            parts = [f"{n} scored {score}" for score, n in sorted(self.value.items(), key=lambda kv: -int(kv[0]))]
-            return f"{self.council}, the nine quality statements: " + ", ".join(parts) + " (indicative, from the pilot)."
+            return f"{self.council}, the nine quality statements: {counts_phrase(self.value)} (indicative, from the pilot)."
         score = next(n for n, meaning in cqc.SCORE_MEANINGS.items() if meaning == self.value)
         return f"A score of {score} of 4 means {self.value}."
 
@@ -113,7 +112,12 @@ class CouncilRecord:
                 counts[str(f.value)] = counts.get(str(f.value), 0) + 1
         else:
             return None
-        return ", ".join(f"{n} scored {score}" for score, n in sorted(counts.items(), key=lambda kv: -int(kv[0])))
+        return counts_phrase(counts)
+
+
+def counts_phrase(counts: dict[str, int]) -> str:
+    """{"3": 3, "2": 6} -> "3 scored 3, 6 scored 2" (highest score first)."""
+    return ", ".join(f"{n} scored {score}" for score, n in sorted(counts.items(), key=lambda kv: -int(kv[0])))
 
 
 def statement_in(question: str) -> str | None:

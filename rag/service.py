@@ -148,17 +148,23 @@ class Service:
         loaded = self.loaded  # one index build for the whole request, even if a reload swaps it meanwhile
         retriever = loaded.retriever
         mode = retriever.effective_mode(mode)
-        hits = self._rank(loaded, query, k, council=council or None, doc=doc or None, mode=mode)
+        fact = self._fact(loaded, query, council, doc)
+        hits = self._rank(loaded, query, k, council=council or None, doc=doc or None, mode=mode, fact=fact)
         return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
+
+    @staticmethod
+    def _fact(loaded: Loaded, question: str, council=None, doc=None, about=None, before="") -> Fact | None:
+        """The rating or score record the question asks for, if the filters let its passage through."""
+        fact = loaded.facts.lookup(question, about or council, before=before)
+        return fact if fact is not None and loaded.retriever.allows(fact.passage, council, doc) else None
 
     @staticmethod
     def _rank(loaded: Loaded, query: str, k: int, council=None, doc=None, mode=None, prefer=(),
               fact: Fact | None = None) -> list[Hit]:
-        """Ranked passages; for a rating or score question, the passage stating the record comes first."""
+        """Ranked passages; with a record, the passage that states it comes first."""
         retriever = loaded.retriever
         hits = retriever.search(query, k, council=council, doc=doc, mode=mode, prefer=prefer)
-        fact = fact or loaded.facts.lookup(query, council)
-        if fact is None or not retriever.allows(fact.passage, council, doc):
+        if fact is None:
             return hits
         first = next((h for h in hits if h.passage == fact.passage), None)
         first = first or Hit(fact.passage, retriever.index.text(fact.passage), hits[0].score if hits else 1.0)
@@ -194,9 +200,7 @@ class Service:
                                 f"They cover: {', '.join(retriever.councils())}.")
             return reply
 
-        fact = loaded.facts.lookup(question, about, before=previous if follow_up else "")
-        if fact is not None and not retriever.allows(fact.passage, council, doc):
-            fact = None
+        fact = self._fact(loaded, question, council, doc, about=about, before=previous if follow_up else "")
         hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None,
                           prefer=(about,) if about else (), fact=fact)
         reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
