@@ -1,0 +1,41 @@
+"""Ratings and scores: /councils and /councils/{slug} beside /api/councils and /api/councils/{slug}."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from .. import cqc
+from ..render import page
+from ..service import Service
+from . import errors, get_service
+
+router = APIRouter()
+
+
+# --- JSON ---
+
+@router.get("/api/councils", tags=["api"], responses=errors())
+def api_councils(service: Service = Depends(get_service)):
+    """Every council with its overall rating and quality statement scores, as read from the reports."""
+    return {"councils": service.councils(), "score_meanings": cqc.SCORE_MEANINGS,
+            "quality_statements": list(cqc.QUALITY_STATEMENTS)}
+
+
+@router.get("/api/councils/{slug}", tags=["api"], responses=errors(404))
+def api_council(slug: str, service: Service = Depends(get_service)):
+    """One council's record: rating, each score with its meaning, and the passage stating each."""
+    return service.council(slug)
+
+
+# --- HTML ---
+
+@router.get("/councils", response_class=HTMLResponse, include_in_schema=False)
+def councils(request: Request, service: Service = Depends(get_service)):
+    return page(request, "councils.html", councils=service.councils(), statements=cqc.QUALITY_STATEMENTS,
+                score_meanings=cqc.SCORE_MEANINGS,
+                score_words={n: m.split(":")[0] for n, m in cqc.SCORE_MEANINGS.items()})
+
+
+@router.get("/councils/{slug}", response_class=HTMLResponse, include_in_schema=False)
+def council(request: Request, slug: str, service: Service = Depends(get_service)):
+    return page(request, "council.html", c=service.council(slug))
