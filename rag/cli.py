@@ -40,6 +40,15 @@ def cmd_index(args) -> int:
     return 0
 
 
+def cmd_export_onnx(args) -> int:
+    from .embedding import export_onnx
+
+    settings = _settings(args).with_overrides(model=args.model)
+    folder = export_onnx(settings.model, quantized=args.int8, force=args.force)
+    print(f"ONNX export of {settings.model} in {folder}")
+    return 0
+
+
 def _print_results(results: list[dict]) -> None:
     for i, r in enumerate(results, 1):
         print(f"{i}. {r['title']}")
@@ -139,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild everything, reusing nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("export-onnx", help="export the embedding model to ONNX (done by itself when first needed)")
+    p.add_argument("--model", help="sentence-transformers model name or local folder (default: all-MiniLM-L6-v2)")
+    p.add_argument("--int8", action="store_true", help="also the int8 (dynamically quantised) variant")
+    p.add_argument("--force", action="store_true", help="export again even if the cache has it")
+    p.set_defaults(func=cmd_export_onnx)
 
     p = sub.add_parser("search", help="the passages that best match a question")
     p.add_argument("query")

@@ -1,0 +1,38 @@
+"""The ONNX encoder gives PyTorch's vectors, without PyTorch on the question path."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.embedding import get_embedder, resolve_model
+from tests.conftest import CORPUS, QUESTIONS, rag_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_onnx_vectors_match_pytorch_on_the_dev_questions_and_passages():
+    from sentence_transformers import SentenceTransformer
+
+    questions = [json.loads(line)["q"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    report = (CORPUS / "blackpool-council-local-authority-assessment-2025-08-06.md").read_text(encoding="utf-8")
+    passages = [report[i:i + 2500] for i in range(0, 25000, 2500)]  # past the 256-token limit: truncated alike
+    texts = questions + passages
+    reference = SentenceTransformer(resolve_model("all-MiniLM-L6-v2"), device="cpu").encode(
+        texts, normalize_embeddings=True, convert_to_numpy=True)
+    embedder = get_embedder()
+    for got in (embedder.encode(texts), np.stack([embedder.encode([t])[0] for t in texts])):  # batched, alone
+        assert got.shape == reference.shape and got.dtype == np.float32
+        assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert (got * reference).sum(axis=1).min() >= 0.9999
+
+
+def test_questions_are_encoded_without_importing_pytorch():
+    code = ("import sys; from rag.embedding import get_embedder, get_query_batcher; "
+            "v = get_query_batcher(get_embedder()).encode(['What score did Blackpool get for safeguarding?']); "
+            "assert v.shape == (1, 384), v.shape; "
+            "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules; print('ok')")
+    get_embedder()  # the export exists (it needs PyTorch, once)
+    out = subprocess.run([sys.executable, "-c", code], env=rag_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
