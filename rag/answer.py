@@ -68,6 +68,24 @@ def _idf(index: Index) -> dict[str, float]:
     return {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
 
 
+def candidate_spans(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """(start, end, is a pair) of each sentence of the passage text[start:end], and of each two sentences
+    that run on in one paragraph and fit the limit together ("It estimated £67m. Its actual spend for
+    that year was £71m."): the second may only make sense with the first. Headings are not answers.
+    The index build embeds these same spans (rag/index.py), so answering encodes only the question."""
+    sentences = [(s, e) for s, e in sentence_spans(text, start, end)
+                 if not (is_heading_line(text[s:e]) or not re.search(r"\w", text[s:e])
+                         or re.fullmatch(r"[-*_\s]+", text[s:e]))]
+    out = []
+    for j, (s, e) in enumerate(sentences):
+        out.append((s, e, False))
+        if j + 1 < len(sentences):
+            s2, e2 = sentences[j + 1]
+            if "\n" not in text[e:s2] and e2 - s <= MAX_ANSWER_CHARS:
+                out.append((s, e2, True))
+    return out
+
+
 class AnswerPicker:
     def __init__(self, index: Index, embedder=None):
         self.index = index
@@ -76,22 +94,10 @@ class AnswerPicker:
         self.default_idf = math.log(1 + (len(index.tokens) + 0.5) / 0.5)
 
     def _spans(self, hits: list[Hit]) -> list[tuple[int, int, int, bool]]:
-        """(hit number, start, end, is a pair) of each sentence of the top passages, and of each two sentences that
-        run on in one paragraph and fit the limit together ("It estimated £67m. Its actual spend for
-        that year was £71m."): the second may only make sense with the first. Headings are not answers."""
-        out = []
-        for i, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
-            text = self.index.documents[hit.passage.doc_id].text
-            sentences = [(s, e) for s, e in sentence_spans(text, hit.passage.start, hit.passage.end)
-                         if not (is_heading_line(text[s:e]) or not re.search(r"\w", text[s:e])
-                                 or re.fullmatch(r"[-*_\s]+", text[s:e]))]
-            for j, (s, e) in enumerate(sentences):
-                out.append((i, s, e, False))
-                if j + 1 < len(sentences):
-                    s2, e2 = sentences[j + 1]
-                    if "\n" not in text[e:s2] and e2 - s <= MAX_ANSWER_CHARS:
-                        out.append((i, s, e2, True))
-        return out
+        """(hit number, start, end, is a pair) of each candidate span of the top passages."""
+        return [(i, s, e, pair) for i, hit in enumerate(hits[:CANDIDATE_PASSAGES])
+                for s, e, pair in candidate_spans(self.index.documents[hit.passage.doc_id].text,
+                                                  hit.passage.start, hit.passage.end)]
 
     def _lexical(self, question: str, sentence: str, context: str = "") -> float:
         """Share of the question's terms (weighted by rarity; numbers double) that the sentence, or the
@@ -153,9 +159,13 @@ class AnswerPicker:
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
-        if self.embedder is not None:
-            vectors = self.embedder.encode([question] + texts)
-            dense = vectors[1:] @ vectors[0]
+        if self.embedder is not None:  # span vectors stored at build time; only what is missing is encoded
+            vectors = self.index.span_vectors([(hits[i].passage.doc_id, s, e) for i, s, e, _ in spans])
+            missing = [j for j, v in enumerate(vectors) if v is None]
+            q, *fresh = self.embedder.encode([question] + [texts[j] for j in missing])
+            for j, v in zip(missing, fresh):
+                vectors[j] = v
+            dense = np.stack(vectors) @ q
         else:
             dense = np.zeros(len(texts))
         wanted = [want for ask, want in _WANTS if ask.search(question)]

@@ -2,7 +2,8 @@
 
 Layout of an index folder:
     CURRENT               name of the build in use; replaced atomically (os.replace) when a build completes
-    build-<time>-<pid>/   manifest.json, documents.json, passages.json, bm25.json, vectors.faiss
+    build-<time>-<pid>/   manifest.json, documents.json, passages.json, bm25.json, vectors.faiss,
+                          spans.json + spans.npy (the answer picker's candidate sentences and their vectors)
 
 A build writes a new build folder and only then points CURRENT at it, so an interrupted build never
 touches the index in use. Documents whose text, metadata and chunking are unchanged keep their
@@ -38,6 +39,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DATA_FILES = ("documents.json", "passages.json", "bm25.json")
 VECTORS = "vectors.faiss"
+SPANS = ("spans.json", "spans.npy")  # {doc id: [[start, end], ...]} and one vector per span, in that order
 
 
 def passage_context(passage: Passage, text: str) -> str:
@@ -63,9 +65,18 @@ class Index:
     passages: list[Passage]
     tokens: list[list[str]]
     vectors: faiss.Index | None  # None when the vector file is missing or damaged: BM25 only
+    span_rows: dict[tuple[str, int, int], int] | None = None  # (doc id, start, end) -> row of span_matrix
+    span_matrix: np.ndarray | None = None  # vectors of the answer picker's candidate spans, from the build
 
     def text(self, passage: Passage) -> str:
         return self.documents[passage.doc_id].text[passage.start:passage.end]
+
+    def span_vectors(self, keys: list[tuple[str, int, int]]) -> list[np.ndarray | None]:
+        """The stored vector of each (doc id, start, end) span, or None where the build did not store one."""
+        if self.span_rows is None or self.span_matrix is None:
+            return [None] * len(keys)
+        rows = [self.span_rows.get(key) for key in keys]
+        return [None if row is None else self.span_matrix[row] for row in rows]
 
 
 def _sha256_file(path: Path) -> str:
@@ -101,8 +112,9 @@ def current_build(index_dir: Path) -> Path | None:
     return index_dir / name
 
 
-def _previous_vectors(index_dir: Path) -> dict[str, tuple[list[Passage], np.ndarray]]:
-    """Passages and vectors of the current index by document key, to reuse; empty if there is none usable."""
+def _previous_vectors(index_dir: Path) -> dict[str, tuple[list[Passage], np.ndarray, list | None, np.ndarray | None]]:
+    """Passages, their vectors, spans and span vectors (None if that build has none) of the current index
+    by document key, to reuse; empty if there is none usable."""
     try:
         old = load_index(index_dir)
     except (IndexMissing, IndexDamaged):
@@ -113,10 +125,16 @@ def _previous_vectors(index_dir: Path) -> dict[str, tuple[list[Passage], np.ndar
     by_doc: dict[str, list[int]] = {}
     for i, p in enumerate(old.passages):
         by_doc.setdefault(p.doc_id, []).append(i)
+    spans_of: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, s, e in old.span_rows or ():
+        spans_of.setdefault(doc_id, []).append((s, e))
     reuse = {}
     for entry in old.manifest["documents"]:
         rows = by_doc.get(entry["id"], [])
-        reuse[entry["key"]] = ([old.passages[i] for i in rows], all_vectors[rows])
+        spans = spans_of.get(entry["id"], []) if old.span_matrix is not None else None
+        span_vectors = (old.span_matrix[[old.span_rows[(entry["id"], s, e)] for s, e in spans]]
+                        if spans is not None else None)
+        reuse[entry["key"]] = ([old.passages[i] for i in rows], all_vectors[rows], spans, span_vectors)
     return reuse
 
 
@@ -131,6 +149,7 @@ def is_up_to_date(index_dir: Path, documents: list[Document], settings: Settings
     return (manifest.get("format_version") == FORMAT_VERSION
             and manifest.get("model", {}).get("name") == settings.model
             and manifest.get("vectors", False)
+            and manifest.get("spans", False)
             and manifest.get("tokenizer") == TOKENIZER_VERSION
             and [d.get("key") for d in manifest.get("documents", [])]
             == [_document_key(d, settings) for d in documents])
@@ -147,8 +166,14 @@ class BuildResult:
 
 def build_index(settings: Settings, sources: list[Path] | None = None, progress: bool = False,
                 force: bool = False) -> BuildResult:
-    """Load, chunk, embed and write a new index; point CURRENT at it once every file is on disk."""
+    """Load, chunk, embed and write a new index; point CURRENT at it once every file is on disk.
+
+    Embedded: each new or changed document's passages (with their context) and the answer picker's
+    candidate spans (rag/answer.py, candidate_spans), so that answering encodes only the question.
+    `progress`: a bar per file and per batch on a terminal, plain lines otherwise."""
+    from .answer import candidate_spans
     from .embedding import get_embedder
+    from .progress import Progress
 
     index_dir = settings.index_dir
     documents = load_documents(sources or [settings.corpus_dir], int(settings.max_file_mb * 2**20))
@@ -161,11 +186,16 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     passages: list[Passage] = []
     vectors: list[np.ndarray] = []
     to_embed: list[tuple[int, str]] = []  # (row, text)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    span_vectors: list[np.ndarray] = []
+    spans_to_embed: list[tuple[int, str]] = []  # (row, text)
     entries = []
+    files = Progress(len(documents), "chunking", "files", progress)
     for doc in documents:
         key = _document_key(doc, settings)
+        doc_spans = doc_span_vectors = None
         if key in reuse:
-            doc_passages, doc_vectors = reuse[key]
+            doc_passages, doc_vectors, doc_spans, doc_span_vectors = reuse[key]
             doc_passages = [Passage(doc.id, p.section, p.start, p.end, p.councils) for p in doc_passages]
         else:
             doc_passages = with_councils(doc, chunking.chunk_document(doc, settings.target_passage_chars,
@@ -179,13 +209,32 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             vectors.append(np.zeros((len(doc_passages), embedder.dimension), dtype=np.float32))
             to_embed.extend((first + i, passage_context(p, doc.text[p.start:p.end]))
                             for i, p in enumerate(doc_passages))
+        first_span = sum(len(v) for v in span_vectors)
+        if doc_spans is None or doc_span_vectors is None:
+            doc_spans = list(dict.fromkeys((s, e) for p in doc_passages
+                                           for s, e, _ in candidate_spans(doc.text, p.start, p.end)))
+            doc_span_vectors = np.zeros((len(doc_spans), embedder.dimension), dtype=np.float32)
+            spans_to_embed.extend((first_span + i, doc.text[s:e]) for i, (s, e) in enumerate(doc_spans))
+        spans[doc.id] = doc_spans
+        span_vectors.append(doc_span_vectors)
         entries.append({"id": doc.id, "path": doc.path, "sha256": doc.sha256, "key": key,
                         "passages": len(doc_passages)})
+        files.update()
+    files.close()
 
-    matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
-    if to_embed:
-        log.info("embedding %d passages (%d reused)", len(to_embed), len(passages) - len(to_embed))
-        matrix[[row for row, _ in to_embed]] = embedder.encode_many([t for _, t in to_embed], progress=progress)
+    empty = np.zeros((0, embedder.dimension), dtype=np.float32)
+    matrix = np.concatenate(vectors) if vectors else empty
+    span_matrix = np.concatenate(span_vectors) if span_vectors else empty
+    if to_embed or spans_to_embed:
+        log.info("embedding %d passages (%d reused) and %d answer spans", len(to_embed),
+                 len(passages) - len(to_embed), len(spans_to_embed))
+        bar = Progress(len(to_embed) + len(spans_to_embed), "embedding", "texts", progress)
+        try:
+            embedded = embedder.encode_many([t for _, t in to_embed] + [t for _, t in spans_to_embed], progress=bar)
+        finally:
+            bar.close()
+        matrix[[row for row, _ in to_embed]] = embedded[:len(to_embed)]
+        span_matrix[[row for row, _ in spans_to_embed]] = embedded[len(to_embed):]
     by_id = {d.id: d for d in documents}
     tokens = [tokenize(passage_context(p, by_id[p.doc_id].text[p.start:p.end])) for p in passages]
 
@@ -201,6 +250,11 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         flat = faiss.IndexFlatIP(embedder.dimension)
         flat.add(matrix)
         faiss.write_index(flat, str(staging / VECTORS))
+        _write_json(staging / SPANS[0], spans)
+        with open(staging / SPANS[1], "wb") as f:
+            np.save(f, span_matrix)
+            f.flush()
+            os.fsync(f.fileno())
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": {"name": settings.model, "dimension": embedder.dimension},
@@ -210,8 +264,9 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             "tokenizer": TOKENIZER_VERSION,
             "passage_count": len(passages),
             "vectors": True,
+            "spans": True,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {name: _sha256_file(staging / name) for name in (*DATA_FILES, VECTORS)},
+            "files": {name: _sha256_file(staging / name) for name in (*DATA_FILES, VECTORS, *SPANS)},
         }
         _write_json(staging / MANIFEST, manifest)
         os.rename(staging, build)
@@ -316,4 +371,26 @@ def load_index(index_dir: Path) -> Index:
             log.warning("The vector file in %s does not match the passages: searching with BM25 only. %s",
                         index_dir, rebuild)
             vectors = None
-    return Index(build, manifest, documents, passages, tokens, vectors)
+    span_rows, span_matrix = _read_spans(build, files, vectors is not None)
+    return Index(build, manifest, documents, passages, tokens, vectors, span_rows, span_matrix)
+
+
+def _read_spans(build: Path, files: dict, wanted: bool):
+    """The answer spans' keys and vectors (memory-mapped), or (None, None) if the build has none usable:
+    the answer picker then encodes the spans it needs."""
+    if not wanted or not all(name in files for name in SPANS):
+        return None, None
+    try:
+        for name in SPANS:
+            if _sha256_file(build / name) != files[name]:
+                raise ValueError(f"{name} is altered")
+        keys = json.loads((build / SPANS[0]).read_text(encoding="utf-8"))
+        matrix = np.load(build / SPANS[1], mmap_mode="r")
+        rows = {(doc_id, s, e): i for i, (doc_id, s, e)
+                in enumerate((doc_id, s, e) for doc_id, pairs in keys.items() for s, e in pairs)}
+        if len(rows) != len(matrix):
+            raise ValueError("spans and their vectors differ in number")
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("The answer spans of the index in %s are unusable (%s): answers will encode them.", build, exc)
+        return None, None
+    return rows, matrix

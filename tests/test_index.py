@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 
 from rag import index as index_module
@@ -17,7 +19,7 @@ def test_manifest_records_what_the_index_was_built_from(built_index):
     assert m["passage_count"] == len(idx.passages) == idx.vectors.ntotal
     assert {d["id"] for d in m["documents"]} == set(idx.documents)
     assert all(len(d["sha256"]) == 64 for d in m["documents"])
-    assert set(m["files"]) == {"documents.json", "passages.json", "bm25.json", "vectors.faiss"}
+    assert set(m["files"]) == {"documents.json", "passages.json", "bm25.json", "vectors.faiss", "spans.json", "spans.npy"}
     assert m["built_at"]
 
 
@@ -99,3 +101,30 @@ def test_the_vectors_are_memory_mapped_not_copied(built_index):
     index = load_index(built_index.index_dir)
     maps = open(f"/proc/{os.getpid()}/maps").read()
     assert str(index.path / "vectors.faiss") in maps
+
+
+def test_answer_spans_are_embedded_at_build_so_answering_encodes_only_the_question(built_index):
+    from rag.answer import AnswerPicker, candidate_spans
+    from rag.embedding import get_embedder
+
+    idx = load_index(built_index.index_dir)
+    p = idx.passages[5]
+    keys = [(p.doc_id, s, e) for s, e, _ in candidate_spans(idx.documents[p.doc_id].text, p.start, p.end)]
+    stored = idx.span_vectors(keys)
+    assert keys and all(v is not None for v in stored)
+    fresh = get_embedder().encode([idx.documents[d].text[s:e] for d, s, e in keys])
+    assert (np.stack(stored) * fresh).sum(axis=1).min() > 0.9999
+
+    class Counting:
+        dimension = 384
+        calls: list[list[str]] = []
+
+        def encode(self, texts):
+            self.calls.append(list(texts))
+            return get_embedder().encode(texts)
+
+    counting = Counting()
+    service = Service(built_index)
+    hits = service.retriever.search("How long did people wait for an assessment in Blackpool?", 10)
+    answer = AnswerPicker(idx, counting).pick("How long did people wait for an assessment in Blackpool?", hits)
+    assert answer is not None and counting.calls == [["How long did people wait for an assessment in Blackpool?"]]
