@@ -72,32 +72,50 @@ def cmd_search(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, load_questions
+    from .evaluate import evaluate, evaluate_file, load_questions
 
-    questions = load_questions(Path(args.questions))
-    unanswerable = load_questions(Path(args.unanswerable)) if args.unanswerable else None
     service = _service(args, dense=args.mode != "bm25")
-    report = evaluate(service, questions, k=args.k, mode=args.mode, unanswerable=unanswerable,
-                      answers=not args.no_answers)
+    if args.unanswerable:  # one retrieval set with its unanswerable set, as before
+        questions = load_questions(Path(args.questions[0]), args.split)
+        report = evaluate(service, questions, k=args.k, mode=args.mode, answers=not args.no_answers,
+                          unanswerable=load_questions(Path(args.unanswerable), args.split))
+        reports = [dict(report, kind="retrieval", file=args.questions[0], split=args.split or "all")]
+    else:
+        reports = [evaluate_file(service, Path(f), args.split, k=args.k, mode=args.mode, answers=not args.no_answers)
+                   for f in args.questions]
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(json.dumps(reports[0] if len(reports) == 1 else {"reports": reports}, ensure_ascii=False, indent=2))
         return 0
+    for report in reports:
+        _print_report(report, args.k)
+    return 0
+
+
+def _print_report(report: dict, k: int) -> None:
     m = report["metrics"]
-    print(f"questions {m['n']}   mode {m['mode']}   k {args.k}")
-    print(f"hit@1   {m['hit1']:.3f}\nhit@5   {m['hit5']:.3f}\nMRR@10  {m['mrr10']:.3f}")
-    print(f"p50     {m['p50_ms']:.1f} ms\np95     {m['p95_ms']:.1f} ms")
-    missed = [f"{q['id']} (rank {q['rank'] or '>' + str(args.k)})" for q in report["questions"] if q["rank"] != 1]
-    print("not at rank 1: " + (", ".join(missed) if missed else "none"))
-    if "answer1" in m:
-        print(f"answer@1          {m['answer1']:.3f}")
-        print(f"wrongly declined  {m['wrongly_declined']:.3f}")
-        wrong = [q["id"] for q in report["questions"] if not q["answer_hit"]]
-        print("answer misses: " + (", ".join(wrong) if wrong else "none"))
+    print(f"== {report['file']} ({report['kind']}, split {report['split']}, {m.get('n', m.get('unanswerable_n'))} questions)")
+    if report["kind"] == "retrieval":
+        print(f"mode {m['mode']}   k {k}")
+        print(f"hit@1   {m['hit1']:.3f}\nhit@5   {m['hit5']:.3f}\nMRR@10  {m['mrr10']:.3f}")
+        print(f"p50     {m['p50_ms']:.1f} ms\np95     {m['p95_ms']:.1f} ms")
+        missed = [f"{q['id']} (rank {q['rank'] or '>' + str(k)})" for q in report["questions"] if q["rank"] != 1]
+        print("not at rank 1: " + (", ".join(missed) if missed else "none"))
+        if "answer1" in m:
+            print(f"answer@1          {m['answer1']:.3f}")
+            print(f"wrongly declined  {m['wrongly_declined']:.3f}")
+            wrong = [q["id"] for q in report["questions"] if not q["answer_hit"]]
+            print("answer misses: " + (", ".join(wrong) if wrong else "none"))
+    elif report["kind"] == "mentions":
+        print(f"answers mentioning every group  {m['mentioned']:.3f}")
+        print("by kind: " + ", ".join(f"{kind} {v:.2f}" for kind, v in m["by_kind"].items()))
+        print("misses: " + (", ".join(q["id"] for q in report["questions"] if not q["ok"]) or "none"))
+    elif report["kind"] == "dialogs":
+        print(f"turns answered  {m['answered']:.3f} ({m['n']} turns in {m['conversations']} conversations)")
+        print("misses: " + (", ".join(q["id"] for q in report["questions"] if not q["ok"]) or "none"))
     if "declined" in m:
         print(f"unanswerable declined  {m['declined']:.3f} ({m['unanswerable_n']} questions)")
         kept = [d["id"] for d in report["unanswerable"] if not d["declined"]]
         print("answered anyway: " + (", ".join(kept) if kept else "none"))
-    return 0
 
 
 def cmd_serve(args) -> int:
@@ -165,8 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10, latency, answer@1 (and decline rate) on question files")
-    p.add_argument("questions", help='JSON lines: {"id", "q", "evidence": [...], "answer"}')
+    p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10, latency, answer@1, must-mention answers, conversations "
+                                    "and decline rate on question files")
+    p.add_argument("questions", nargs="+", help='JSON lines: {"id", "q", "evidence": [...]} (retrieval and answers), '
+                                                '{"id", "q", "must_mention": [[...]]}, {"id", "turns": [...]} '
+                                                '(conversations) or {"id", "q"} (unanswerable)')
+    p.add_argument("--split", choices=("tune", "validation"), help="only this part of each set (by a hash of the id)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), help="ranking to evaluate (default: hybrid)")
     index_dir(p)
