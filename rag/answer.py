@@ -47,6 +47,11 @@ _WANTS = [  # (question pattern, what an answering sentence contains)
 ]
 
 
+# A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
+_SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}\b[A-Z][a-z]+ [A-Z][a-z]+"
+                   r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
+
+
 @dataclass
 class Answer:
     text: str
@@ -150,12 +155,31 @@ class AnswerPicker:
             return False, "the reports never mention " + ", ".join(unknown)
         return True, ""
 
+    def attribution(self, doc_id: str, start: int, end: int) -> Answer | None:
+        """Who said the quote at text[start:end]: the sentence naming the speaker ("said James Bullion, CQC's
+        chief inspector"), looked for in the quote itself, then in the sentences before it in its passage."""
+        passage = next((p for p in self.index.passages if p.doc_id == doc_id and p.start <= start < p.end), None)
+        if passage is None:
+            return None
+        text = self.index.documents[doc_id].text
+        spans = [(s, e) for s, e in sentence_spans(text, passage.start, passage.end) if s < end]
+        for s, e in reversed(spans[-4:]):
+            if _SAID.search(text[s:e]):
+                return Answer(text[s:e], doc_id, s, e, 1.0, 0)
+        return None
+
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = ()) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less."""
+        ranked = self.ranked(question, hits, councils, n=1)
+        return ranked[0] if ranked else None
+
+    def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
+               distinct_passages: bool = False) -> list[Answer]:
+        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage)."""
         spans = self._spans(hits)
         if not spans:
-            return None
+            return []
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
@@ -178,12 +202,19 @@ class AnswerPicker:
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
         score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single
-        best = int(np.argmax(score))
-        i, s, e, _ = spans[best]
-        passage = hits[i].passage
-        text = self.index.documents[passage.doc_id].text
-        s, e = self._extend(text, s, e, passage.start, passage.end)
-        if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
-            cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
-            e = cut if cut > s else s + MAX_ANSWER_CHARS
-        return Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i)
+        out: list[Answer] = []
+        for best in np.argsort(-score, kind="stable"):
+            i, s, e, _ = spans[best]
+            passage = hits[i].passage
+            text = self.index.documents[passage.doc_id].text
+            s, e = self._extend(text, s, e, passage.start, passage.end)
+            if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
+                cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
+                e = cut if cut > s else s + MAX_ANSWER_CHARS
+            if any(a.doc_id == passage.doc_id and (a.start < e and s < a.end or (distinct_passages and a.citation == i))
+                   for a in out):
+                continue
+            out.append(Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i))
+            if len(out) == n:
+                break
+        return out

@@ -1,4 +1,4 @@
-"""Conversations: what a follow-up question ("and for safeguarding?") inherits from the turns before it.
+"""Conversations: the previous turn's Query and answer, which a follow-up ("and for safeguarding?") resolves against.
 
 Kept on the server, bounded in number and age, keyed by an unguessable id the page carries. The store
 is SQLite: in memory for one server process, or a file shared by the worker processes of
@@ -7,32 +7,23 @@ is SQLite: in memory for one server process, or a file shared by the worker proc
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 
-from .text import tokenize
-
 MAX_CONVERSATIONS = 1000
 MAX_AGE_SECONDS = 3600
 MAX_TURNS = 20
-
-_FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|and what about|same for|what of)\b", re.I)
 
 
 @dataclass
 class Conversation:
     id: str
-    council: str | None = None
     questions: list[str] = field(default_factory=list)
-
-
-def is_follow_up(question: str) -> bool:
-    """Elliptical questions lean on the one before: "and for safeguarding?", "what about carers?"."""
-    return bool(_FOLLOW_UP.match(question)) or len(tokenize(question)) <= 2
+    last_query: dict | None = None  # the previous turn's Query, as JSON
+    last_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
 
 
 class ConversationStore:
@@ -44,33 +35,37 @@ class ConversationStore:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, council TEXT, "
-                         "questions TEXT NOT NULL, touched REAL NOT NULL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_age ON conversations (touched)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, questions TEXT NOT NULL, "
+                         "last_query TEXT, last_answer TEXT, touched REAL NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_age ON turns (touched)")
 
     def get_or_create(self, conversation_id: str | None) -> Conversation:
         """The conversation with this id, or a new one if the id is unknown or expired."""
         now = time.time()
         with self._lock:
-            self._db.execute("DELETE FROM conversations WHERE touched < ?", (now - self.max_age,))
-            row = self._db.execute("SELECT id, council, questions FROM conversations WHERE id = ?",
+            self._db.execute("DELETE FROM turns WHERE touched < ?", (now - self.max_age,))
+            row = self._db.execute("SELECT id, questions, last_query, last_answer FROM turns WHERE id = ?",
                                    (conversation_id or "",)).fetchone()
             if row:
-                self._db.execute("UPDATE conversations SET touched = ? WHERE id = ?", (now, row[0]))
-                return Conversation(row[0], row[1], json.loads(row[2]))
+                self._db.execute("UPDATE turns SET touched = ? WHERE id = ?", (now, row[0]))
+                answer = json.loads(row[3]) if row[3] else None
+                return Conversation(row[0], json.loads(row[1]), json.loads(row[2]) if row[2] else None,
+                                    tuple(answer) if answer else None)
             conv = Conversation(secrets.token_urlsafe(16))
-            self._db.execute("INSERT INTO conversations VALUES (?, NULL, '[]', ?)", (conv.id, now))
-            self._db.execute("DELETE FROM conversations WHERE id IN (SELECT id FROM conversations "
+            self._db.execute("INSERT INTO turns VALUES (?, '[]', NULL, NULL, ?)", (conv.id, now))
+            self._db.execute("DELETE FROM turns WHERE id IN (SELECT id FROM turns "
                              "ORDER BY touched DESC LIMIT -1 OFFSET ?)", (self.max_conversations,))
             return conv
 
-    def record(self, conv: Conversation, question: str, council: str | None) -> None:
-        conv.questions = (conv.questions + [question])[-MAX_TURNS:]
-        conv.council = council or conv.council
+    def record(self, conv: Conversation, query, answer: tuple[str, int, int] | None) -> None:
+        """Written after the answer is made: the turn's Query and the span it quoted."""
+        conv.questions = (conv.questions + [query.text])[-MAX_TURNS:]
+        conv.last_query, conv.last_answer = query.json(), answer
         with self._lock:
-            self._db.execute("UPDATE conversations SET council = ?, questions = ?, touched = ? WHERE id = ?",
-                             (conv.council, json.dumps(conv.questions), time.time(), conv.id))
+            self._db.execute("UPDATE turns SET questions = ?, last_query = ?, last_answer = ?, touched = ? WHERE id = ?",
+                             (json.dumps(conv.questions), json.dumps(conv.last_query),
+                              json.dumps(list(answer)) if answer else None, time.time(), conv.id))
 
     def __len__(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM turns").fetchone()[0]

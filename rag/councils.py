@@ -44,6 +44,10 @@ class CouncilMatcher:
                 found.append(name)
         return found
 
+    def strip(self, text: str) -> str:
+        """The text with the council names it contains taken out."""
+        return re.sub(r"\s+", " ", self._pattern.sub(" ", fold_quotes(text))).strip() if self._pattern else text
+
     def resolve(self, name: str) -> str | None:
         """The canonical council a user's name for it means, or None."""
         return self.names.get(key(name))

@@ -55,3 +55,80 @@ def theme_of(statement: str) -> int | None:
 
 def is_label(heading: str) -> bool:
     return bool(_LABEL.match(heading.strip()))
+
+
+# What each quality statement covers, in the framework's own words: its "we statement" (the local authority
+# commitment), its "I statements" (what people expect) and the topics an assessment reports under it. A question
+# that names a statement in other words ("joining up care", "keeping people safe") is matched against these
+# with the embedding model (query.py).
+STATEMENT_WORDING = {
+    "Assessing needs": (
+        "We maximise the effectiveness of people's care and treatment by assessing and reviewing their health, "
+        "care, wellbeing and communication needs with them.",
+        "I have care and support that enables me to live as I want to, seeing me as a unique person with skills, "
+        "strengths and goals.",
+        "Assessment, care planning and review arrangements", "Timeliness of assessments, care planning and reviews",
+        "Assessment and care planning for unpaid carers", "Eligibility decisions for care and support",
+        "Financial assessment and charging policy for care and support", "Provision of independent advocacy"),
+    "Supporting people to live healthier lives": (
+        "We support people to manage their health and wellbeing so they can maximise their independence, choice "
+        "and control, live healthier lives and where possible reduce future needs for care and support.",
+        "I can get information and advice about my health, care and support and how I can be as well as possible "
+        "- physically, mentally and emotionally.",
+        "Arrangements to prevent, delay or reduce needs for care and support",
+        "Provision and impact of intermediate care and reablement services",
+        "Access to equipment and home adaptations", "Provision of accessible information and advice",
+        "Direct payments"),
+    "Equity in experience and outcomes": (
+        "We actively seek out and listen to information about people who are most likely to experience inequality "
+        "in experience or outcomes. We tailor the care, support and treatment in response to this.",
+        "Understanding and reducing barriers to care and support and reducing inequalities",
+        "Inclusion and accessibility arrangements"),
+    "Care provision, integration and continuity": (
+        "We understand the diverse health and care needs of people and our local communities, so care is "
+        "joined-up, flexible and supports choice and continuity.",
+        "I have care and support that is coordinated, and everyone works well together and with me.",
+        "Understanding local needs for care and support", "Market shaping and commissioning to meet local needs",
+        "Ensuring sufficient capacity in local services to meet demand", "Ensuring quality of local services",
+        "Ensuring local services are sustainable"),
+    "Partnerships and communities": (
+        "We understand our duty to collaborate and work in partnership, so our services work seamlessly for "
+        "people. We share information and learning with partners and collaborate for improvement.",
+        "Arrangements to support effective partnership working", "Impact of partnership working",
+        "Working with voluntary and charity sector groups"),
+    "Safe pathways, systems and transitions": (
+        "We work with people and our partners to establish and maintain safe systems of care, in which safety is "
+        "managed, monitored and assured. We ensure continuity of care, including when people move between "
+        "different services.",
+        "When I move between services, settings or areas, there is a plan for what happens next and who will do "
+        "what, and all the practical arrangements are in place.",
+        "Safety management", "Safety during transitions", "Contingency planning"),
+    "Safeguarding": (
+        "We work with people to understand what being safe means to them and work with our partners to develop "
+        "the best way to achieve this. We concentrate on improving people's lives while protecting their right to "
+        "live in safety, free from bullying, harassment, abuse, discrimination, avoidable harm and neglect.",
+        "I feel safe and am supported to understand and manage any risks.",
+        "Safeguarding systems, processes and practices", "Responding to local safeguarding risks and issues",
+        "Responding to concerns and undertaking Section 42 enquiries", "Making safeguarding personal"),
+    "Governance, management and sustainability": (
+        "We have clear responsibilities, roles, systems of accountability and good governance to manage and "
+        "deliver good quality, sustainable care, treatment and support. We act on the best information about "
+        "risk, performance and outcomes.",
+        "Governance, accountability and risk management", "Strategic planning", "Information security"),
+    "Learning, improvement and innovation": (
+        "We focus on continuous learning, innovation and improvement across our organisation and the local "
+        "system. We encourage creative ways of delivering equality of experience, outcome and quality of life. "
+        "We actively contribute to safe, effective practice and research.",
+        "Continuous learning, improvement and professional development", "Learning from feedback",
+        "Co-production"),
+}
+
+# Sections of a report that summarise it: where an overview, strengths or areas for improvement are stated.
+SUMMARY_HEADING = re.compile(r"\b(summary|key findings|overall|areas for (development|improvement)|next steps)\b", re.I)
+
+# Words of the reports' own summary headings for what a kind of question asks, added to its search.
+KIND_WORDING = {
+    "overview": "overall summary of people's experiences key findings",
+    "strengths": "strengths positive feedback worked well",
+    "improve": "areas for development next steps areas for improvement shortfalls",
+}

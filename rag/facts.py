@@ -27,18 +27,16 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 _COUNTS = re.compile(r"\(((?:(?:one|two|three|four|five|six|seven|eight|nine)\s+[1-4]s?(?:,\s*|\s+and\s+)?)+)\)", re.I)
 _COUNT_PART = re.compile(r"(one|two|three|four|five|six|seven|eight|nine)\s+([1-4])", re.I)
 _ACROSS_THE_BOARD = re.compile(r"\b([1-4])s across the board\b", re.I)
-_SCORE_INTENT = re.compile(r"\b(score|scores|scored|scoring)\b", re.I)
-_RATING_INTENT = re.compile(r"\b(rating|ratings|rated|grade|graded)\b", re.I)
+# "None of the categories ... had a score above two": an article's bound on a council's nine scores.
+_SCORE_ABOVE = re.compile(r"\b(?:none|no one|not one)\b[^.]{0,120}?\bscore (?:above|higher than|of more than) "
+                          r"(one|two|three|[1-3])\b", re.I)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S.*$", re.M)
-_MEANING = re.compile(r"\b(?:score|rating) of ([1-4])\b.*\b(mean|means|indicate|indicates|stand for)\b"
-                      r"|\bwhat (?:does|is) (?:a )?([1-4])\b", re.I)
-_GENERIC_STEMS = {"care", "peopl", "support", "improv", "system", "manag", "live"}
 
 
 @dataclass
 class Fact:
     council: str
-    kind: str  # "rating" | "score" | "score_counts" | "meaning"
+    kind: str  # "rating" | "score" | "score_counts" | "score_max" | "meaning"
     value: object  # "Inadequate", 2, {"3": 8, "2": 1}
     doc_id: str
     start: int  # the verbatim text that states it: document text[start:end]
@@ -72,6 +70,8 @@ class Fact:
             return f"{self.council}: rated {self.value}" + (" (indicative, from the pilot)." if self.indicative else ".")
         if self.kind == "score_counts":
             return f"{self.council}, the nine quality statements: {counts_phrase(self.value)} (indicative, from the pilot)."
+        if self.kind == "score_max":
+            return f"{self.council}: no quality statement scored above {self.value} of 4."
         score = next(n for n, meaning in cqc.SCORE_MEANINGS.items() if meaning == self.value)
         return f"A score of {score} of 4 means {self.value}."
 
@@ -84,7 +84,39 @@ class CouncilRecord:
     published: str | None = None
     statements: dict[str, Fact] = field(default_factory=dict)
     score_counts: Fact | None = None
+    score_max: Fact | None = None
     ratings_stated: list[Fact] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int] | None:
+        """How many statements got each score: from the nine scores, or the article's counts."""
+        if self.statements:
+            counts: dict[str, int] = {}
+            for f in self.statements.values():
+                counts[str(f.value)] = counts.get(str(f.value), 0) + 1
+            return counts
+        return self.score_counts.value if self.score_counts else None
+
+    def standing(self) -> tuple[float, float] | None:
+        """What ranks councils: the rating (Outstanding highest), then the mean score; None with no rating."""
+        if self.rating is None:
+            return None
+        counts = self.counts()
+        mean = sum(int(s) * n for s, n in counts.items()) / sum(counts.values()) if counts else 0.0
+        return (len(cqc.RATINGS) - cqc.RATINGS.index(self.rating.value), mean)
+
+    def score_facts(self) -> list[Fact]:
+        """The facts behind its scores: the nine statements, or the counts, or the bound."""
+        if self.statements:
+            return [self.statements[s] for s in cqc.QUALITY_STATEMENTS if s in self.statements]
+        return [f for f in (self.score_counts, self.score_max) if f is not None]
+
+    def scores_phrase(self) -> str | None:
+        counts = self.counts()
+        if counts:
+            return counts_phrase(counts)
+        if self.score_max:
+            return f"none scored above {self.score_max.value}"
+        return None
 
     def json(self, index: Index, full: bool = True) -> dict:
         out = {"council": self.name, "slug": self.slug,
@@ -104,35 +136,13 @@ class CouncilRecord:
 
     def _counts_text(self) -> str | None:
         """"3 scored 3, 6 scored 2": from the article's counts, or counted from the statement scores."""
-        if self.score_counts:
-            counts = self.score_counts.value
-        elif self.statements:
-            counts: dict[str, int] = {}
-            for f in self.statements.values():
-                counts[str(f.value)] = counts.get(str(f.value), 0) + 1
-        else:
-            return None
-        return counts_phrase(counts)
+        counts = self.counts()
+        return counts_phrase(counts) if counts else None
 
 
 def counts_phrase(counts: dict[str, int]) -> str:
     """{"3": 3, "2": 6} -> "3 scored 3, 6 scored 2" (highest score first)."""
     return ", ".join(f"{n} scored {score}" for score, n in sorted(counts.items(), key=lambda kv: -int(kv[0])))
-
-
-def statement_in(question: str) -> str | None:
-    """The quality statement a question is about: the one sharing most of its distinctive words."""
-    stems = set(tokenize(question))
-    best, best_score = None, 0.0
-    for qs in cqc.QUALITY_STATEMENTS:
-        qs_stems = set(tokenize(qs))
-        shared = stems & qs_stems
-        if not shared or (not shared - _GENERIC_STEMS and len(shared) < 2):
-            continue
-        score = len(shared) / len(qs_stems)
-        if score > best_score:
-            best, best_score = qs, score
-    return best
 
 
 class Facts:
@@ -219,6 +229,11 @@ class Facts:
             if before:
                 counts = {str(int(score)): _NUMBER_WORDS[n.lower()] for n, score in _COUNT_PART.findall(m.group(1))}
                 self._set_counts(before[-1], counts, doc_id, s, e, p)
+        if (m := _SCORE_ABOVE.search(sentence)) and len(doc_councils) == 1:
+            rec = self.record(doc_councils[0])
+            if rec.score_max is None:
+                value = _NUMBER_WORDS.get(m.group(1).lower()) or int(m.group(1))
+                rec.score_max = Fact(doc_councils[0], "score_max", value, doc_id, s, e, p)
         if m := _ACROSS_THE_BOARD.search(sentence):
             named = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
             if named:
@@ -245,29 +260,28 @@ class Facts:
                                         + (len(m.group(0)) - len(m.group(0).lstrip())), end, p)
         return found
 
-    def lookup(self, question: str, council: str | None = None, before: str = "") -> Fact | None:
-        """The record a rating or score question asks for, if there is one. `before` is the question a
-        follow-up follows ("and for safeguarding?"): it can supply what is asked and about whom."""
-        if m := _MEANING.search(question):
-            return self.meanings.get(int(m.group(1) or m.group(2)))
-        asked = f"{question} {before}"
-        wants_score, wants_rating = bool(_SCORE_INTENT.search(asked)), bool(_RATING_INTENT.search(asked))
-        if not (wants_score or wants_rating):
+    def states_score(self, passage: Passage) -> bool:
+        """Whether the passage states a statement's score ("Score: 1"), so is not a reason for it."""
+        return bool(_SCORE_LINE.search(self.index.text(passage)))
+
+    def get(self, council: str | None) -> CouncilRecord | None:
+        return self.councils.get(slugify(short_name(council))) if council else None
+
+    def lookup(self, query) -> Fact | None:
+        """The record a rating or score question asks for (read from its Query), if there is one: a score's
+        meaning; or, for one council, a statement's score, its scores in brief, or its rating."""
+        if query.kind == "meaning" and query.score_value:
+            return self.meanings.get(query.score_value)
+        if query.wants not in ("score", "rating") or len(query.councils) != 1 or query.kind != "factual":
             return None
-        named = self.matcher.find(question) or self.matcher.find(before) or ([council] if council else [])
-        if len(named) != 1:
-            return None
-        rec = self.councils.get(slugify(short_name(named[0])))
+        rec = self.get(query.councils[0])
         if rec is None:
             return None
-        statement = statement_in(question) or statement_in(before)
-        if statement and statement in rec.statements:
-            return rec.statements[statement]
-        if wants_score and rec.score_counts:
-            return rec.score_counts
-        if wants_rating and not statement and rec.rating:
-            return rec.rating
-        return None
+        if query.statement:
+            return rec.statements.get(query.statement)
+        if query.wants == "score":
+            return rec.score_counts or rec.score_max
+        return rec.rating
 
     def table(self) -> list[dict]:
         return [rec.json(self.index, full=False) for rec in sorted(self.councils.values(), key=lambda r: r.name)]

@@ -144,10 +144,17 @@ class Retriever:
             return name in self.index.documents[passage.doc_id].councils
         return True
 
-    def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
-               mode: str | None = None, prefer: tuple[str, ...] = ()) -> list[Hit]:
-        """Top k passages. `council` and `doc` filter; passages about a council the query names, or one
-        in `prefer` (e.g. the council a conversation is about), get a bonus."""
+    def allows_council(self, council: str, doc: str | None = None) -> bool:
+        """Whether any passage is left once filtered to this council (and document)."""
+        return bool(self.candidate_mask(council, doc).any())
+
+    def search(self, query, k: int = 10, council: str | None = None, doc: str | None = None,
+               mode: str | None = None, extra: str = "") -> list[Hit]:
+        """Top k passages for a Query (or a plain string). `council` and `doc` filter; passages about the
+        councils the Query is about get a bonus. `extra`: words added to the search ("key findings")."""
+        councils = tuple(getattr(query, "councils", ()))
+        text = getattr(query, "search", query)
+        query = f"{text} {extra}".strip()
         mode = self.effective_mode(mode)
         mask = self.candidate_mask(council, doc)
         if not mask.any() or k <= 0:
@@ -160,7 +167,8 @@ class Retriever:
             fused = rrf(scores, mask)
         else:
             fused = fuse(scores, mask, self.weights)
-        named = set(self.matcher.find(query)) | {self.matcher.resolve(c) for c in (council, *prefer) if c}
+        named = set(councils) if councils else set(self.matcher.find(query))
+        named |= {self.matcher.resolve(council)} if council else set()
         named.discard(None)
         if named:
             fused = fused + COUNCIL_BONUS * np.array([bool(about & named) for about in self._about], dtype=np.float32)

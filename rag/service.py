@@ -10,16 +10,23 @@ from dataclasses import dataclass
 import threading
 import time
 
-from .answer import AnswerPicker
+from .answer import Answer, AnswerPicker
+from .compose import Composed, Composer, plain, source_json
 from .embedding import get_query_batcher
 from .config import Settings
-from .conversation import ConversationStore, is_follow_up
+from .conversation import ConversationStore
 from .councils import CouncilGazetteer
 from .facts import Fact, Facts
+from .query import Query, Understander, statement_centroids
 from .errors import BadRequest, NotFound, RagError
 from .index import Index, current_build, load_index
 from .retrieval import Retriever
+from .cqc import KIND_WORDING
 from .types import SECTION_SEP, Hit
+
+
+def cqc_words(kind: str) -> str:
+    return KIND_WORDING.get(kind, "")
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,7 @@ def hit_json(hit: Hit, index: Index) -> dict:
     doc = index.documents[hit.passage.doc_id]
     return {
         "text": hit.text,
+        "text_plain": plain(hit.text),
         "doc": doc.id,
         "title": doc.title,
         "section": SECTION_SEP.join(hit.passage.section),
@@ -69,6 +77,8 @@ class Loaded:
     answers: AnswerPicker
     facts: Facts
     gazetteer: CouncilGazetteer
+    understander: Understander
+    composer: Composer
 
     @property
     def index(self) -> Index:
@@ -96,7 +106,11 @@ class Service:
                 log.warning("%s Searching with BM25 only.", exc)
         queries = get_query_batcher(embedder) if embedder is not None else None
         retriever = Retriever(index, queries)
-        return Loaded(retriever, AnswerPicker(index, queries), Facts(index), CouncilGazetteer(retriever.matcher))
+        gazetteer = CouncilGazetteer(retriever.matcher)
+        understander = Understander(retriever.matcher, gazetteer, [d.text for d in index.documents.values()], queries,
+                                    statement_centroids(index) if queries is not None else None)
+        answers, facts = AnswerPicker(index, queries), Facts(index)
+        return Loaded(retriever, answers, facts, gazetteer, understander, Composer(index, facts, answers))
 
     @property
     def retriever(self) -> Retriever:
@@ -144,26 +158,29 @@ class Service:
 
     def search(self, query: str, k: int = 10, council: str | None = None, doc: str | None = None,
                mode: str | None = None) -> dict:
-        query, k = check_query(query), check_k(k)
+        question, k = check_query(query), check_k(k)
         loaded = self.loaded  # one index build for the whole request, even if a reload swaps it meanwhile
         retriever = loaded.retriever
         mode = retriever.effective_mode(mode)
-        fact = self._fact(loaded, query, council, doc)
-        hits = self._rank(loaded, query, k, council=council or None, doc=doc or None, mode=mode, fact=fact)
-        return {"query": query, "mode": mode, "results": [hit_json(h, retriever.index) for h in hits]}
+        retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
+        parsed = loaded.understander.understand(question, council=council)
+        fact = self._fact(loaded, parsed, council, doc)
+        hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact)
+        return {"query": question, "searched_for": parsed.searched_for, "mode": mode,
+                "results": [hit_json(h, retriever.index) for h in hits]}
 
     @staticmethod
-    def _fact(loaded: Loaded, question: str, council=None, doc=None, about=None, before="") -> Fact | None:
+    def _fact(loaded: Loaded, query: Query, council=None, doc=None) -> Fact | None:
         """The rating or score record the question asks for, if the filters let its passage through."""
-        fact = loaded.facts.lookup(question, about or council, before=before)
+        fact = loaded.facts.lookup(query)
         return fact if fact is not None and loaded.retriever.allows(fact.passage, council, doc) else None
 
     @staticmethod
-    def _rank(loaded: Loaded, query: str, k: int, council=None, doc=None, mode=None, prefer=(),
+    def _rank(loaded: Loaded, query: Query, k: int, council=None, doc=None, mode=None,
               fact: Fact | None = None) -> list[Hit]:
         """Ranked passages; with a record, the passage that states it comes first."""
         retriever = loaded.retriever
-        hits = retriever.search(query, k, council=council, doc=doc, mode=mode, prefer=prefer)
+        hits = retriever.search(query, k, council=council, doc=doc, mode=mode)
         if fact is None:
             return hits
         first = next((h for h in hits if h.passage == fact.passage), None)
@@ -172,52 +189,131 @@ class Service:
         return [first] + [h for h in hits if h.passage != fact.passage][:k - 1]
 
     def ask(self, question: str, conversation_id: str | None = None, council: str | None = None,
-            doc: str | None = None) -> dict:
-        """A cited answer. Within a conversation, a question that names no council keeps the council of
-        the turns before it, and an elliptical follow-up ("and for safeguarding?") is searched together
-        with the question it follows. Ratings and scores are answered from the parsed records."""
+            doc: str | None = None, clear_scope: bool = False) -> dict:
+        """A cited answer. The question and the conversation's previous turn are understood once into a
+        Query; then passages are retrieved for it, the answer is quoted or composed from the records, and
+        only then is the turn written to the conversation."""
         question = check_query(question)
         loaded = self.loaded
         retriever, index = loaded.retriever, loaded.index
+        retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
         conv = self.conversations.get_or_create(conversation_id)
-        named = retriever.matcher.find(question)
-        if council and retriever.matcher.resolve(council) is None:
-            retriever.candidate_mask(council=council)  # raises the "councils covered" message
-        about = (retriever.matcher.resolve(council) if council else None) or (named[0] if named else conv.council)
-        # What a follow-up leans on: the last question that was not itself a follow-up, so a chain
-        # ("and for safeguarding?", "and for equity?") keeps what the first question asked.
-        previous = next((q for q in reversed(conv.questions) if not is_follow_up(q)), "")
-        follow_up = bool(previous) and not named and is_follow_up(question)
-        query = f"{question} {previous}" if follow_up else question
-        reply = {"question": question, "answer": "", "found": False, "message": "", "answer_source": None,
-                 "fact": None, "citations": [], "council": about, "conversation_id": conv.id,
+        previous = None if clear_scope or conv.last_query is None else Query.from_json(conv.last_query)
+        query = loaded.understander.understand(question, previous, council=council,
+                                               previous_answer=conv.last_answer)
+        reply = {"question": question, "query": query.json(), "searched_for": query.searched_for,
+                 "answer": "", "answer_plain": "", "answer_kind": "none", "answer_label": None, "found": False,
+                 "message": "", "answer_source": None, "fact": None, "records": [], "table": None, "quotes": [],
+                 "citations": [], "council": query.councils[0] if query.councils else None,
+                 "scope": {"councils": list(query.councils)}, "conversation_id": conv.id,
                  "mode": retriever.effective_mode(None)}
-        self.conversations.record(conv, question, about)
+        try:
+            self._answer(loaded, query, reply, council, doc)
+        finally:
+            source = reply["answer_source"]
+            self.conversations.record(conv, query, (source["doc"], source["start"], source["end"]) if source else None)
+        return reply
 
-        uncovered = loaded.gazetteer.not_covered(question)
-        if uncovered and not named and not council:
-            reply["message"] = (f"The reports here don't cover {', '.join(uncovered)}. "
+    def _answer(self, loaded: Loaded, query: Query, reply: dict, council, doc) -> None:
+        retriever, index = loaded.retriever, loaded.index
+        if query.uncovered and not query.named and not council:
+            reply["message"] = (f"The reports here don't cover {', '.join(query.uncovered)}. "
                                 f"They cover: {', '.join(retriever.councils())}.")
-            return reply
-
-        fact = self._fact(loaded, question, council, doc, about=about, before=previous if follow_up else "")
-        hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None,
-                          prefer=(about,) if about else (), fact=fact)
+            return
+        fact = self._fact(loaded, query, council, doc)
+        hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None, fact=fact)
         reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
+        composed = None if fact else self._compose(loaded, query, council, doc)
+        if composed is not None:
+            reply.update(answer=composed.text, answer_plain=plain(composed.text), answer_kind="records", found=True,
+                         records=[f.json(index) for f in composed.records], table=composed.table,
+                         quotes=[source_json(q, index) for q in composed.quotes])
+            if composed.quotes:  # the citations start with what the answer quotes
+                quoted = [hit_json(h, index) for h in self._hits_for(loaded, composed.quotes)]
+                keys = {(c["doc"], c["start"]) for c in quoted}
+                reply["citations"] = (quoted + [c for c in reply["citations"] if (c["doc"], c["start"]) not in keys])[:CITATIONS]
+            return
         if fact is not None:
             fact_json = fact.json(index)
-            reply.update(answer=fact_json["source"]["text"], found=True, fact=fact_json,
+            reply.update(answer=fact_json["source"]["text"], answer_plain=plain(fact_json["source"]["text"]),
+                         answer_kind="quote", found=True, fact=fact_json, records=[fact_json],
+                         answer_label=" — ".join(filter(None, [fact.council, fact.statement])) or None,
                          answer_source={"doc": fact.doc_id, "start": fact.start, "end": fact.end, "citation": 0})
-            return reply
-        found, why = loaded.answers.supported(question, hits)
-        answer = loaded.answers.pick(question, hits, councils=(about,) if about else ()) if found else None
+            return
+        if query.wants == "score" and query.statement and len(query.councils) == 1:
+            rec = loaded.facts.get(query.councils[0])
+            if rec is not None and not rec.statements and rec.score_facts():
+                summary = rec.score_facts()[0].summary()
+                reply["message"] = (f"The reports here give no {query.statement} score for {rec.name}; "
+                                    f"they say only: {summary}")
+                reply["records"] = [f.json(index) for f in rec.score_facts()]
+                return
+        found, why = loaded.answers.supported(query.search, hits)
+        answer = self._quote(loaded, query, hits) if found else None
         if answer is None:
-            reply["message"] = f"The reports don't answer that ({why}). The passages below may be related."
-            return reply
-        reply.update(answer=answer.text, found=True,
+            reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
+            return
+        hit = hits[answer.citation] if answer.citation < len(hits) else None
+        label = None
+        if hit is not None and hit.passage.councils and not any(
+                n.lower() in answer.text.lower() for c in hit.passage.councils for n in (c, c.split()[0])):
+            label = " — ".join([", ".join(hit.passage.councils), hit.passage.section[-1]] if hit.passage.section
+                               else [", ".join(hit.passage.councils)])
+        reply.update(answer=answer.text, answer_plain=plain(answer.text), answer_kind="quote", found=True,
+                     answer_label=label,
                      answer_source={"doc": answer.doc_id, "start": answer.start, "end": answer.end,
                                     "citation": answer.citation})
-        return reply
+
+    def _compose(self, loaded: Loaded, query: Query, council, doc) -> Composed | None:
+        composer = loaded.composer
+        if query.kind in ("overview", "compare", "strengths", "improve"):
+            per_council = {}
+            for name in query.councils:
+                if loaded.retriever.allows_council(name, doc):
+                    per_council[name] = loaded.retriever.search(query, 10, council=name, doc=doc or None,
+                                                                extra=cqc_words(query.kind))
+            if query.kind == "overview":
+                return composer.overview(query, per_council)
+            if query.kind == "compare":
+                return composer.compare(query, per_council)
+            return None  # strengths and improve are quoted (below), from the council's own passages
+        if query.kind == "rank":
+            return composer.rank(query)
+        if query.kind == "list":
+            return composer.list(query)
+        if query.kind == "meaning":
+            return composer.meaning(query)
+        if query.kind == "when":
+            return composer.published(query)
+        return None
+
+    def _quote(self, loaded: Loaded, query: Query, hits: list[Hit]) -> Answer | None:
+        """The verbatim span that answers: for a follow-up asking who said it, the attribution of the previous
+        quote; for strengths and areas to improve, the council's own summary; else the best sentence."""
+        if query.wants == "person" and query.follow_up and query.previous_answer:
+            said = loaded.answers.attribution(*query.previous_answer)
+            if said is not None:
+                return said
+        councils = query.councils
+        if query.wants == "reason" and query.follow_up and query.statement and councils:
+            # "why so low?": that statement's key findings for that council, not its score again
+            found = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
+                                                        council=councils[0])
+                     if query.statement in h.passage.section and not loaded.facts.states_score(h.passage)]
+            hits = found or hits
+        elif query.kind in ("strengths", "improve") and councils:
+            hits = loaded.retriever.search(query, 10, council=councils[0], extra=cqc_words(query.kind)) or hits
+        return loaded.answers.pick(query.search, hits, councils=councils)
+
+    @staticmethod
+    def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:
+        index = loaded.index
+        out = []
+        for a in answers:
+            p = next((p for p in index.passages if p.doc_id == a.doc_id and p.start <= a.start < p.end), None)
+            if p is not None and all(h.passage != p for h in out):
+                out.append(Hit(p, index.text(p), 1.0, {"quoted": 1.0}))
+        return out
 
     def councils(self) -> list[dict]:
         """Every council with its rating and quality statement scores, as parsed from the reports."""

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from rag.answer import MAX_ANSWER_CHARS
 from rag.app import create_app
-from rag.conversation import ConversationStore, is_follow_up
+from rag.conversation import ConversationStore
 from rag.evaluate import answer_hit, evaluate, load_questions
 from tests.conftest import QUESTIONS, PROJECT_ROOT
 
@@ -98,11 +98,6 @@ def test_conversation_store_is_bounded_in_number_and_age():
     assert store.get_or_create(ids[-1]).id != ids[-1]  # expired
 
 
-def test_follow_up_detection():
-    assert is_follow_up("and for safeguarding?") and is_follow_up("What about carers?")
-    assert not is_follow_up("How long did people wait for reviews in Blackpool?")
-
-
 def test_answer_hit_uses_the_eval_normaliser():
     assert answer_hit("## Care provision, integration and continuity\n\nScore: 2",
                       ["Care provision, integration and continuity Score: 2"])
@@ -121,3 +116,84 @@ def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it(service):
     assert "Its actual spend for that year was **£71,158,000.00**" in reply["answer"]
     assert reply["answer"].index("estimated") < reply["answer"].index("actual")  # the sentence before, too
     assert len(reply["answer"]) <= MAX_ANSWER_CHARS
+
+
+# --- each kind of question, end to end through /api/ask ---
+
+def test_overview_gives_rating_date_scores_and_a_quote(client):
+    reply = ask(client, "How is Blackpool doing?")
+    assert reply["answer_kind"] == "records" and reply["found"]
+    assert "Inadequate" in reply["answer"] and "6 August 2025" in reply["answer"] and "6 scored 1" in reply["answer"]
+    assert reply["quotes"] and all(q["doc"] == "blackpool-council-local-authority-assessment-2025-08-06"
+                                   for q in reply["quotes"])
+    assert any(r["kind"] == "rating" and r["source"]["text"] for r in reply["records"])
+
+
+def test_compare_gives_rows_for_each_council(client):
+    reply = ask(client, "Compare Blackpool and Lancashire")
+    assert reply["answer_kind"] == "records"
+    assert [row["header"] for row in reply["table"]["rows"]] == ["Blackpool Council", "Lancashire County Council"]
+    assert "Inadequate" in reply["answer"] and "Requires improvement" in reply["answer"]
+    assert all(cell["source"] for row in reply["table"]["rows"] for cell in row["cells"][:1])
+
+
+def test_rank_names_the_council_and_is_honest_about_missing_figures(client):
+    reply = ask(client, "Which council had the lowest score for safeguarding?")
+    assert reply["answer"].startswith("Blackpool Council") and "no Safeguarding score for" in reply["answer"]
+    best = ask(client, "Which pilot council did best?")
+    assert best["answer"].startswith("Lincolnshire County Council")
+
+
+def test_list_of_councils_by_rating(client):
+    reply = ask(client, "Which councils were rated good?")
+    for name in ("Birmingham", "Lincolnshire", "North Lincolnshire", "Suffolk"):
+        assert name in reply["answer"].split("\n")[0]
+    assert "Blackpool" not in reply["answer"].split("\n")[0]
+
+
+def test_a_councils_lowest_scores_are_listed(client):
+    reply = ask(client, "In which areas did Blackpool get the lowest possible score?")
+    first = reply["answer"].split("\n")[0]
+    assert "Safeguarding" in first and "Partnerships" not in first
+
+
+def test_score_meaning(client):
+    reply = ask(client, "What does a score of 2 mean?")
+    assert "some shortfalls" in reply["answer"].lower()
+
+
+def test_a_statement_the_record_lacks_is_declined_with_what_the_reports_say(client):
+    reply = ask(client, "What score did Birmingham get for safeguarding?")
+    assert not reply["found"] and "6 scored 3" in reply["message"]
+
+
+def test_misspelt_question_is_corrected_and_says_so(client):
+    reply = ask(client, "blackpol safegaurding")
+    assert reply["found"] and reply["searched_for"] == "blackpool safeguarding"
+    assert reply["query"]["councils"] == ["Blackpool Council"]
+
+
+def test_four_turn_conversation(client):
+    first = ask(client, "What score did Blackpool get for safeguarding?")
+    conv = first["conversation_id"]
+    why = ask(client, "why so low?", conversation_id=conv)
+    assert why["found"] and "Score: 1" not in why["answer"] and why["answer"] != first["answer"]
+    assert why["answer_source"]["doc"] == first["answer_source"]["doc"]
+    other = ask(client, "what about Lancashire?", conversation_id=conv)
+    assert other["query"]["councils"] == ["Lancashire County Council"] and other["query"]["statement"] == "Safeguarding"
+    assert other["scope"]["councils"] == ["Lancashire County Council"]
+    back = ask(client, "and in Blackpool?", conversation_id=conv)
+    assert back["query"]["councils"] == ["Blackpool Council"] and back["query"]["statement"] == "Safeguarding"
+
+
+def test_who_said_that_names_the_speaker_of_the_previous_quote(client):
+    first = ask(client, "How many people in Lancashire were still waiting for assessments, according to the CQC?")
+    assert "2,000" in first["answer"]
+    said = ask(client, "who said that?", conversation_id=first["conversation_id"])
+    assert "Bullion" in said["answer"]
+
+
+def test_the_scope_can_be_cleared(client):
+    first = ask(client, "How is Blackpool doing?")
+    cleared = ask(client, "How long do people wait?", conversation_id=first["conversation_id"], clear_scope=True)
+    assert cleared["query"]["councils"] == []

@@ -1,0 +1,268 @@
+"""Composed answers: what the records say (overview, compare, rank, list, meaning, when), with the
+report's own sentences quoted beside them.
+
+A composed answer is ours, never shown as a quote: it is built from parsed records (rag/facts.py), each
+figure linked to the passage that states it, and from verbatim sentences of the council's passages, which
+are quoted as quotes with their source.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import cqc
+from .answer import Answer, AnswerPicker
+from .councils import short_name
+from .facts import CouncilRecord, Fact, Facts
+from .index import Index
+from .query import Query
+from .types import SECTION_SEP, Hit
+
+QUOTES_PER_COUNCIL = 2
+_MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
+
+
+def plain(text: str) -> str:
+    """Text without Markdown marks (headings, bullets, bold), for clients that do not render Markdown."""
+    return re.sub(r"[ \t]*\n[ \t]*\n\s*", "\n", _MARKDOWN.sub("", text)).strip()
+
+
+@dataclass
+class Composed:
+    lines: list[str]  # the statements shown, ours; quotes are written “…” with their source
+    records: list[Fact] = field(default_factory=list)
+    quotes: list[Answer] = field(default_factory=list)
+    table: dict | None = None
+    found: bool = True
+    message: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    import datetime
+
+    try:
+        d = datetime.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+class Composer:
+    def __init__(self, index: Index, facts: Facts, picker: AnswerPicker):
+        self.index = index
+        self.facts = facts
+        self.picker = picker
+
+    # --- pieces ---
+
+    def _source(self, fact: Fact) -> dict:
+        return {"doc": fact.doc_id, "start": fact.start, "end": fact.end}
+
+    def _cell(self, text: str, fact: Fact | None = None) -> dict:
+        return {"text": text, "source": self._source(fact) if fact else None}
+
+    def _rating_line(self, rec: CouncilRecord) -> tuple[str, list[Fact]]:
+        facts = []
+        if rec.rating:
+            line = f"{rec.name}: rated {rec.rating.value}"
+            line += " (indicative, from the 2023 pilot)" if rec.rating.indicative else ""
+            if rec.published and not rec.rating.indicative:
+                line += f" (assessment published {_date(rec.published)})"
+            facts.append(rec.rating)
+        else:
+            line = f"{rec.name}: the reports here give no overall rating"
+        scores = rec.scores_phrase()
+        if scores:
+            line += f"; of the nine quality statements, {scores}"
+            facts.extend(rec.score_facts())
+        return line + ".", facts
+
+    def _quote_line(self, answer: Answer) -> str:
+        doc = self.index.documents[answer.doc_id]
+        return f"“{plain(answer.text)}” ({doc.title})"
+
+    def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int) -> list[Answer]:
+        """The council's own sentences that best answer the question, preferring the report's summary
+        sections; one per passage."""
+        summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
+        ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
+        return self.picker.ranked(query.search, ordered, councils, n=n, distinct_passages=True)
+
+    def _records(self, councils) -> list[CouncilRecord]:
+        return [rec for rec in (self.facts.get(c) for c in councils) if rec is not None]
+
+    def _all_records(self, query: Query) -> list[CouncilRecord]:
+        recs = sorted(self.facts.councils.values(), key=lambda r: r.name)
+        if query.pilot:
+            recs = [r for r in recs if r.rating and r.rating.indicative]
+        return recs
+
+    # --- by kind ---
+
+    def overview(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
+        out = Composed([])
+        for rec in self._records(query.councils):
+            line, facts = self._rating_line(rec)
+            out.lines.append(line)
+            out.records.extend(facts)
+            quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL)
+            out.quotes.extend(quotes)
+            out.lines.extend(self._quote_line(q) for q in quotes)
+        return out if out.lines else None
+
+    def compare(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
+        councils = list(query.councils)
+        if len(councils) == 1:  # "is that worse than the others?": against every council with a rating
+            councils += [r.name for r in self._all_records(query) if r.name not in councils and r.rating]
+        recs = self._records(councils)
+        if len(recs) < 2:
+            return None
+        topical = query.wants not in ("rating", "score") and _has_topic(query)
+        out = Composed([])
+        rows = []
+        for rec in recs:
+            line, facts = self._rating_line(rec)
+            out.lines.append(line)
+            out.records.extend(facts)
+            cells = [self._cell(rec.rating.value if rec.rating else "not stated", rec.rating),
+                     self._cell(rec.scores_phrase() or "not stated", (rec.score_facts() or [None])[0])]
+            if topical:
+                quote = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), 1)
+                if quote:
+                    out.quotes.append(quote[0])
+                    out.lines.append(f"{short_name(rec.name)}: " + self._quote_line(quote[0]))
+                cells.append({"text": plain(quote[0].text) if quote else "the reports here don't say",
+                              "source": {"doc": quote[0].doc_id, "start": quote[0].start, "end": quote[0].end}
+                              if quote else None})
+            rows.append({"header": rec.name, "cells": cells})
+        columns = ["Council", "Overall rating", "Quality statement scores"] + (["What the reports say"] if topical else [])
+        out.table = {"caption": "Comparison: " + ", ".join(short_name(r.name) for r in recs), "columns": columns,
+                     "rows": rows}
+        return out
+
+    def rank(self, query: Query) -> Composed | None:
+        if len(query.councils) == 1 and not query.across:
+            return self._rank_statements(query, self.facts.get(query.councils[0]))
+        if query.statement:
+            return self._rank_by_statement(query)
+        recs = [r for r in self._all_records(query) if r.standing() is not None]
+        if not recs:
+            return None
+        recs.sort(key=lambda r: r.standing(), reverse=query.order != "low")
+        best = recs[0].standing()
+        top = [r for r in recs if r.standing() == best]
+        word = "lowest" if query.order == "low" else "highest"
+        out = Composed([f"Ranked by overall rating, then by quality statement scores ({word} first):"])
+        rows = []
+        for n, rec in enumerate(recs, 1):
+            line, facts = self._rating_line(rec)
+            out.lines.append(f"{n}. {line}")
+            out.records.extend(facts)
+            rows.append({"header": str(n), "cells": [self._cell(rec.name),
+                                                     self._cell(rec.rating.value, rec.rating),
+                                                     self._cell(rec.scores_phrase() or "not stated",
+                                                                (rec.score_facts() or [None])[0])]})
+        lead = " and ".join(r.name for r in top)
+        out.lines.insert(0, f"{lead} {'come' if len(top) > 1 else 'comes'} {'last' if query.order == 'low' else 'first'}.")
+        unrated = [r.name for r in self._all_records(query) if r.standing() is None]
+        if unrated:
+            out.lines.append("No rating stated for: " + ", ".join(unrated) + ".")
+        out.table = {"caption": f"Councils ranked ({word} first)",
+                     "columns": ["Rank", "Council", "Overall rating", "Quality statement scores"], "rows": rows}
+        return out
+
+    def _rank_statements(self, query: Query, rec: CouncilRecord | None) -> Composed | None:
+        """Within one council: its quality statements, highest (or lowest) score first."""
+        if rec is None or not rec.statements:
+            return None
+        facts = [rec.statements[s] for s in cqc.QUALITY_STATEMENTS if s in rec.statements]
+        facts.sort(key=lambda f: f.value, reverse=query.order != "low")
+        edge = facts[0].value
+        chosen = [f for f in facts if f.value == edge] if query.order else facts
+        head = (f"{rec.name}'s {'lowest' if query.order == 'low' else 'highest'} score was {edge} of 4 "
+                f"({cqc.SCORE_MEANINGS[edge]}), in: " + "; ".join(f.statement for f in chosen) + "."
+                if query.order else f"{rec.name}'s quality statement scores:")
+        out = Composed([head], records=chosen)
+        out.lines.extend(f"- {f.statement}: {f.value}" for f in (facts if not query.order else []))
+        out.table = {"caption": f"{rec.name}: quality statement scores",
+                     "columns": ["Quality statement", "Theme", "Score"],
+                     "rows": [{"header": f.statement, "cells": [self._cell(str(cqc.theme_of(f.statement))),
+                                                                self._cell(f"{f.value} of 4", f)]} for f in chosen]}
+        return out
+
+    def _rank_by_statement(self, query: Query) -> Composed | None:
+        recs = self._all_records(query)
+        scored = [(r, r.statements[query.statement]) for r in recs if query.statement in r.statements]
+        if not scored:
+            return None
+        scored.sort(key=lambda rf: rf[1].value, reverse=query.order != "low")
+        rec, fact = scored[0]
+        out = Composed([f"{rec.name}: {query.statement} scored {fact.value} of 4 ({cqc.SCORE_MEANINGS[fact.value]})."],
+                       records=[f for _, f in scored])
+        out.lines.extend(f"{r.name}: {f.value} of 4." for r, f in scored[1:])
+        missing = [r.name for r in recs if query.statement not in r.statements]
+        if missing:
+            out.lines.append(f"The reports here give no {query.statement} score for: " + ", ".join(missing) + ".")
+        return out
+
+    def list(self, query: Query) -> Composed | None:
+        if len(query.councils) == 1 and not query.across:
+            return self._rank_statements(query, self.facts.get(query.councils[0]))
+        recs = self._all_records(query)
+        if query.rating:
+            chosen = [r for r in recs if r.rating and r.rating.value == query.rating]
+            out = Composed([f"Rated {query.rating}: " + (", ".join(r.name for r in chosen) or "none") + "."],
+                           records=[r.rating for r in chosen])
+            others = [f"{r.name} ({r.rating.value})" for r in recs if r.rating and r not in chosen]
+            if others:
+                out.lines.append("Not rated " + query.rating + ": " + ", ".join(others) + ".")
+            return out
+        out = Composed([f"The reports here cover {len(recs)} councils:"])
+        for rec in recs:
+            line, facts = self._rating_line(rec)
+            out.lines.append("- " + line)
+            out.records.extend(facts)
+        return out
+
+    def meaning(self, query: Query) -> Composed | None:
+        text = query.corrected.lower()
+        if re.search(r"\bquality statements\b", text):
+            lines = [f"The CQC assesses councils on nine quality statements in four themes:"]
+            lines += [f"- Theme {n}, {name}: " + "; ".join(statements) for n, (name, statements) in cqc.THEMES.items()]
+            return Composed(lines)
+        if re.search(r"\b(grades|ratings)\b", text):
+            return Composed(["The CQC rates a council's adult social care as one of: " + ", ".join(cqc.RATINGS)
+                             + ". Each of the nine quality statements is scored 1 to 4: "
+                             + "; ".join(f"{n} = {m}" for n, m in cqc.SCORE_MEANINGS.items()) + "."])
+        return None
+
+    def published(self, query: Query) -> Composed | None:
+        recs = [r for r in self._records(query.councils) if r.published]
+        if not recs or not re.search(r"\bpublish", query.corrected.lower()):
+            return None
+        return Composed([f"{r.name}: assessment published {_date(r.published)}." for r in recs],
+                        records=[r.rating for r in recs if r.rating])
+
+
+def _has_topic(query: Query) -> bool:
+    """Whether the question asks about something beyond ratings and scores ("shorter waiting lists")."""
+    words = set(query.corrected.lower().split())
+    return bool(words - {"compare", "and", "or", "vs", "versus", "the", "cqc", "ratings", "rating", "scores",
+                         "score", "how", "do", "does", "did", "is", "better", "worse", "than", "which", "had",
+                         "in", "pilot", "stack", "up", "against", "quality", "statement"}
+                - {w.lower() for c in query.named for w in short_name(c).split()}
+                - {f"{w.lower()}'s" for c in query.named for w in short_name(c).split()})
+
+
+def source_json(answer: Answer, index: Index, hits: list[Hit] | None = None) -> dict:
+    doc = index.documents[answer.doc_id]
+    passage = next((p for p in index.passages if p.doc_id == answer.doc_id and p.start <= answer.start < p.end), None)
+    return {"text": answer.text, "text_plain": plain(answer.text), "doc": doc.id, "title": doc.title,
+            "section": SECTION_SEP.join(passage.section) if passage else "", "start": answer.start, "end": answer.end,
+            "council": ", ".join(passage.councils) if passage else ""}

@@ -1,0 +1,336 @@
+"""Understand a question once: the one place that reads its words.
+
+`Understander.understand(question, previous)` returns a frozen `Query` that retrieval, the records and
+the answer step only read:
+- the spelling corrected ("blackpol safegaurding" -> "blackpool safeguarding"): a word that is neither a
+  corpus word nor an English word is matched to the nearest corpus word (symspellpy: edit distance, then
+  corpus frequency), council names included;
+- the councils it names, or the conversation's when it names none (and does not ask across councils);
+- the quality statement it is about, by name or in other words, matched with the embedding model against
+  the framework's own wording (cqc.STATEMENT_WORDING);
+- the kind of question (overview, compare, rank, list, strengths, improve, meaning, when, factual) and
+  what is wanted (number, duration, date, score, rating, reason, person);
+- for a follow-up ("and for safeguarding?", "what about Lancashire?", "why so low?", "who said that?"),
+  what it inherits from the previous turn's Query.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
+
+import numpy as np
+
+from . import cqc
+from .councils import CouncilGazetteer, CouncilMatcher, short_name
+from .text import STOPWORDS, fold_quotes, tokenize
+
+KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "meaning", "when", "factual")
+
+# What kind of question it is: the first pattern that matches wins (lower-cased, spelling-corrected text).
+_KIND_PATTERNS = [
+    ("meaning", r"\bwhat (does|do) .*\bmean\b|\bmeaning of\b|\bwhat is meant by\b|\bstand for\b"
+                r"|\bwhat (is|are) (a |an |the )?(dols|nine quality statements|quality statements|themes)\b"
+                r"|\bwhat (grades|ratings|scores) can\b|\bwhat (is|are) the (grades|ratings|possible (scores|ratings))\b"),
+    ("compare", r"\bcompar|\bversus\b|\bvs\b|\bstack up\b|\b(better|worse|higher|lower|shorter|longer|bigger) than\b"
+                r"|\bdiffer(ence|ent)?\b.*\bbetween\b"),
+    ("rank", r"\b(did|do|does|came out|come out|performed|perform|scored) (the )?(best|worst|least|most|highest|lowest)\b"
+             r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b|\brank(ed|ing)?\b"
+             r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"),
+    ("list", r"\bwhich councils\b|\blist\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
+             r"|\bwhat (were|are) \w+ (nine|quality statement) scores\b|\bwhat (were|are) (the|its|their) scores\b"
+             r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
+    ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
+                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b"),
+    ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
+                r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
+                r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
+                r"|\b(key|main) areas\b|\bfall short\b"),
+    ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
+    ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
+                 r"|\boverall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
+                 r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"),
+]
+_KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
+
+# What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
+_WANT_PATTERNS = [
+    ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
+    ("person", r"^\W*(and )?who\b|\bwhich (councillor|person|official|inspector)\b|\bwhose\b"),
+    ("score", r"\bscor(e|es|ed|ing)\b"),
+    ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
+    ("duration", r"\bhow long\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"),
+    ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
+    ("number", r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
+]
+_WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
+
+# Asking whether a council did well at something: with a quality statement, the answer is its score.
+_EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
+                         r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b")
+# Opening words of an elliptical follow-up, which asks the previous question again about something else.
+_ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|and what about|and for|and in|"
+                         r"and the|so)\b")
+# Words that point back at the previous turn.
+_ANAPHOR = re.compile(r"\b(that|this|it|its|they|them|their|those|these|there|he|she|the plan|the board|"
+                      r"the council|the others|the rest)\b")
+# Questions across councils: not narrowed to the conversation's council.
+_ACROSS = re.compile(r"\b(which|what|any|all|other|the) (\w+ )?councils?\b|\bpilot councils\b|\bthe others\b|"
+                     r"\bthe rest\b|\bcouncils\b|\bacross the pilot\b|\bwhich (one|authority|authorities)\b")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+_HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
+_LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")
+_RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
+_PILOT = re.compile(r"\bpilot")
+_SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
+                          r"|\bscores? ([1-4]) (?:mean|means|and)\b")
+
+# Matching a statement named in other words: the question's combined similarity (StatementMatcher) must reach
+# this and beat the next statement by the margin (looked at on the pool's tuning split: questions about a
+# statement scored 0.45-0.70, with margins from 0.02; general questions mostly under 0.45).
+STATEMENT_MIN_SIMILARITY = 0.45
+STATEMENT_MARGIN = 0.02
+# ... and to read "how good is Blackpool at joint working with the NHS?" as asking for that statement's score.
+STATEMENT_SURE = (0.50, 0.05)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the question as asked
+    corrected: str  # spelling corrected (the same as text when nothing was corrected)
+    search: str  # what retrieval searches for: the corrected question, with what a follow-up leans on
+    councils: tuple[str, ...] = ()  # the councils it is about: named, from the filter, or the conversation's
+    named: tuple[str, ...] = ()  # the councils this question itself names
+    uncovered: tuple[str, ...] = ()  # councils it names that no document covers
+    statement: str | None = None  # a CQC quality statement
+    theme: int | None = None
+    statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
+    kind: str = "factual"
+    wants: str | None = None  # number | duration | date | score | rating | reason | person
+    follow_up: bool = False
+    across: bool = False  # about councils in general ("which councils ...", "the others")
+    order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
+    rating: str | None = None  # a rating the question names ("Which councils were rated good?")
+    pilot: bool = False  # about the pilot councils
+    score_value: int | None = None  # a score it names ("What does a score of 2 mean?")
+    base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
+    previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
+
+    @property
+    def searched_for(self) -> str | None:
+        """What the reply says it searched for, when that is not what was typed."""
+        return self.corrected if self.corrected != self.text else None
+
+    def json(self) -> dict:
+        out = asdict(self)
+        out["searched_for"] = self.searched_for
+        out["previous_answer"] = list(self.previous_answer) if self.previous_answer else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Query":
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("councils", "named", "uncovered"):
+            fields[name] = tuple(fields.get(name) or ())
+        if fields.get("previous_answer"):
+            fields["previous_answer"] = tuple(fields["previous_answer"])
+        return cls(**fields)
+
+
+class Speller:
+    """Corrects words that are neither corpus words nor English words to the nearest corpus word."""
+
+    def __init__(self, texts: list[str], extra_words: list[str] = ()):
+        from symspellpy import SymSpell
+
+        counts: dict[str, int] = {}
+        for text in texts:
+            for word in _WORD.findall(fold_quotes(text).lower()):
+                word = word.strip("'’")
+                if len(word) > 1:
+                    counts[word] = counts.get(word, 0) + 1
+        for word in extra_words:
+            counts[word] = counts.get(word, 0) + 1000  # council names: always a good target
+        self.corpus = counts
+        self.spell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word, count in counts.items():
+            self.spell.create_dictionary_entry(word, count)
+
+    @cached_property
+    def english(self) -> frozenset[str]:
+        import importlib.resources
+
+        path = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+        return frozenset(line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
+
+    def correct_word(self, word: str) -> str | None:
+        from symspellpy import Verbosity
+
+        lower = word.lower()
+        if len(lower) < 5 or lower in self.corpus or lower in STOPWORDS or lower in self.english:
+            return None
+        distance = 1 if len(lower) <= 5 else 2
+        suggestions = self.spell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=distance)
+        return suggestions[0].term if suggestions else None
+
+    def correct(self, text: str) -> str:
+        out, pos = [], 0
+        for m in _WORD.finditer(text):
+            fixed = self.correct_word(m.group().strip("'’"))
+            if fixed:
+                out.append(text[pos:m.start()])
+                out.append(fixed)
+                pos = m.start() + len(m.group().strip("'’"))
+        out.append(text[pos:])
+        return "".join(out)
+
+
+class StatementMatcher:
+    """The quality statement a question is about: named (its distinctive words), or in other words: by the
+    embedding model, half against the best of the framework's phrasings of each statement, half against
+    the centroid of the corpus passages an assessment reports under it."""
+
+    _GENERIC = {"care", "peopl", "support", "improv", "system", "manag", "live", "need"}
+
+    def __init__(self, encoder=None, centroids: dict[str, np.ndarray] | None = None):
+        self.encoder = encoder
+        self.centroids = centroids or {}
+        self.phrasings = [(qs, text) for qs in cqc.QUALITY_STATEMENTS for text in (qs, *cqc.STATEMENT_WORDING[qs])]
+
+    @cached_property
+    def _vectors(self) -> np.ndarray:
+        return self.encoder.encode([text for _, text in self.phrasings])
+
+    def by_name(self, text: str) -> str | None:
+        """The statement sharing most of its name's distinctive words with the text, or None."""
+        stems = set(tokenize(text))
+        best, best_score = None, 0.0
+        for qs in cqc.QUALITY_STATEMENTS:
+            own = set(tokenize(qs))
+            shared = stems & own
+            if not shared or (not shared - self._GENERIC and len(shared) < 2):
+                continue
+            if len(shared) / len(own) > best_score:
+                best, best_score = qs, len(shared) / len(own)
+        return best
+
+    def by_meaning(self, text: str) -> tuple[str | None, float, float]:
+        """(statement, similarity, margin over the next statement); statement None below the thresholds."""
+        if self.encoder is None:
+            return None, 0.0, 0.0
+        question = self.encoder.encode([text])[0]
+        sims = self._vectors @ question
+        best: dict[str, float] = {}
+        for (qs, _), sim in zip(self.phrasings, sims):
+            best[qs] = max(best.get(qs, -1.0), float(sim))
+        if self.centroids:
+            best = {qs: 0.5 * s + 0.5 * float(self.centroids[qs] @ question) if qs in self.centroids else s
+                    for qs, s in best.items()}
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        (top, score), (_, second) = ranked[0], ranked[1]
+        ok = score >= STATEMENT_MIN_SIMILARITY and score - second >= STATEMENT_MARGIN
+        return (top if ok else None), score, score - second
+
+
+# Words that ask rather than say what about: left out of the text matched against the statements.
+_ASKING = re.compile(r"\b(scor(e|es|ed|ing)|rat(ing|ings|ed)|grade[sd]?|cqc|council|councils|adult social care|good|well|"
+                     r"badly|get|got|give|gave|do|did|does|doing|how|what|which|is|was|at|for|on|the|a|an)\b", re.I)
+
+
+def _topic(text: str) -> str:
+    """What a question is about, without the words that ask: "What score did get for joining up care?" -> "joining up care"."""
+    return re.sub(r"\s+", " ", _ASKING.sub(" ", text)).strip(" ?.!") or text
+
+
+def _first(patterns, text: str) -> str | None:
+    return next((name for name, pattern in patterns if pattern.search(text)), None)
+
+
+class Understander:
+    def __init__(self, matcher: CouncilMatcher, gazetteer: CouncilGazetteer, texts: list[str], encoder=None,
+                 centroids: dict[str, np.ndarray] | None = None):
+        self.matcher = matcher
+        self.gazetteer = gazetteer
+        names = [w for c in matcher.names.values() for w in _WORD.findall(short_name(c).lower())]
+        self.speller = Speller(texts, names)
+        self.statements = StatementMatcher(encoder, centroids)
+
+    def understand(self, question: str, previous: Query | None = None, council: str | None = None,
+                   previous_answer: tuple[str, int, int] | None = None) -> Query:
+        corrected = self.speller.correct(question)
+        lower = fold_quotes(corrected).lower()
+        named = tuple(self.matcher.find(corrected))
+        uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
+        kind = _first(_KIND_RES, lower) or "factual"
+        wants = _first(_WANT_RES, lower)
+        statement, statement_by, sure = self.statements.by_name(corrected), "name", True
+        if statement is None and kind not in ("meaning", "list", "overview", "strengths", "improve"):
+            statement, score, margin = self.statements.by_meaning(_topic(self.matcher.strip(corrected))) \
+                if len(tokenize(corrected)) >= 2 else (None, 0.0, 0.0)
+            statement_by, sure = "meaning", score >= STATEMENT_SURE[0] and margin >= STATEMENT_SURE[1]
+        if statement is None:
+            statement_by = None
+        if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview"):
+            kind, wants = "factual", "score"
+        across = bool(_ACROSS.search(lower)) and len(named) != 1
+        words = tokenize(corrected)
+        short = len(words) <= 3 and not named and kind == "factual"
+        follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short
+                                              or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
+        filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
+        councils = filtered or named
+        base = corrected
+        if follow_up:
+            if not councils and not across:
+                councils = previous.councils
+            if statement is None and previous.statement:
+                statement, statement_by = previous.statement, "conversation"
+            elliptical = bool(_ELLIPTICAL.match(lower)) or short
+            if elliptical and kind == "factual" and wants in (None, "score", "rating"):
+                kind = previous.kind if previous.kind != "meaning" or not councils else "factual"
+                wants = wants or previous.wants
+            if kind == "factual" and wants is None and named and previous.kind == "meaning":
+                wants = previous.wants  # "What grades can ...?" then "Where does Lancashire sit on that?"
+            if wants is None and previous.kind == "meaning" and named:
+                wants = "rating"
+            base = previous.base or previous.corrected
+        elif previous is not None and not named and not across and not filtered:
+            councils = previous.councils  # a new question in the conversation keeps its council
+        search = corrected
+        if follow_up:
+            search = f"{corrected} {self._without_councils(base) if named else base}"
+        for name in councils:
+            if name not in self.matcher.find(search):
+                search += f" {short_name(name)}"
+        order = "high" if _HIGH.search(lower) else "low" if _LOW.search(lower) else None
+        rating = _RATING.search(lower)
+        value = _SCORE_VALUE.search(lower)
+        value = int(next(g for g in value.groups() if g)) if value else None
+        return Query(score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
+                     pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
+                     uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
+                     statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
+                     base=base, previous_answer=previous_answer if follow_up else None)
+
+    def _without_councils(self, text: str) -> str:
+        return self.matcher.strip(text)
+
+
+def statement_centroids(index) -> dict[str, np.ndarray]:
+    """Each quality statement's centroid: the mean vector of the assessment passages reported under it."""
+    if index.vectors is None:
+        return {}
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(index.passages):
+        statement = next((s for s in map(cqc.quality_statement, p.section) if s), None)
+        if statement and index.documents[p.doc_id].kind == "assessment":
+            rows.setdefault(statement, []).append(i)
+    out = {}
+    for statement, ids in rows.items():
+        mean = np.mean([index.vectors.reconstruct(i) for i in ids], axis=0)
+        out[statement] = mean / (np.linalg.norm(mean) or 1.0)
+    return out
+
+
+def with_councils(query: Query, councils: tuple[str, ...]) -> Query:
+    return replace(query, councils=councils)

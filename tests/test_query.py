@@ -1,0 +1,101 @@
+"""The Query step: the one place that reads a question's words."""
+import pytest
+
+
+@pytest.fixture(scope="module")
+def understand(service):
+    return service.loaded.understander.understand
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("How is Blackpool doing?", "overview"),
+    ("Compare Blackpool and Lancashire", "compare"),
+    ("Is Suffolk better than Nottingham?", "compare"),
+    ("Which pilot council did best?", "rank"),
+    ("Which councils were rated good?", "list"),
+    ("What is Blackpool doing well?", "strengths"),
+    ("What does Lancashire need to improve?", "improve"),
+    ("What does a score of 2 mean?", "meaning"),
+    ("When was Blackpool's assessment published?", "when"),
+    ("How many people were waiting for an assessment in Blackpool?", "factual"),
+])
+def test_kinds(understand, question, kind):
+    assert understand(question).kind == kind
+
+
+@pytest.mark.parametrize("question,wants", [
+    ("How many people were waiting?", "number"),
+    ("How long did people wait?", "duration"),
+    ("What score did Blackpool get for safeguarding?", "score"),
+    ("How was Nottingham rated?", "rating"),
+    ("What is the drug death rate in Blackpool?", None),  # "rate" is not a rating word
+    ("Who chairs the board?", "person"),
+])
+def test_what_is_wanted(understand, question, wants):
+    assert understand(question).wants == wants
+
+
+def test_councils_named_and_not_covered(understand):
+    assert understand("Compare Blackpool and Lancashire").councils == ("Blackpool Council", "Lancashire County Council")
+    assert understand("How is North Lincolnshire doing?").councils == ("North Lincolnshire Council",)
+    q = understand("What did the CQC say about safeguarding at Westmorland and Furness Council?")
+    assert q.councils == () and q.uncovered == ("Westmorland and Furness",)
+
+
+@pytest.mark.parametrize("question,statement", [
+    ("What score did Blackpool get for safeguarding?", "Safeguarding"),
+    ("What score did Blackpool get for joining up care?", "Care provision, integration and continuity"),
+    ("How good is Blackpool at joint working with the NHS?", "Partnerships and communities"),
+    ("Did Blackpool help people with staying healthy?", "Supporting people to live healthier lives"),
+])
+def test_statements_named_in_other_words(understand, question, statement):
+    assert understand(question).statement == statement
+
+
+def test_keeping_people_safe_is_theme_3(understand):
+    """Both of theme 3's statements are about safety; either is a fair reading."""
+    assert understand("How did Blackpool do at keeping people safe?").theme == 3
+
+
+def test_a_statement_in_other_words_asked_how_well_wants_its_score(understand):
+    q = understand("how good is blackpool at joint working with the NHS and other partners")
+    assert q.statement == "Partnerships and communities" and q.wants == "score"
+
+
+def test_spelling_corrected_to_corpus_words_and_council_names(understand):
+    q = understand("blackpol carers asessment wait")
+    assert q.corrected == "blackpool carers assessment wait" and q.searched_for == q.corrected
+    assert q.councils == ("Blackpool Council",)
+    assert understand("lancahsire dols wait days").councils == ("Lancashire County Council",)
+    # English words the corpus lacks are left alone (so a question about them can be declined)
+    assert understand("What's the weather like in Blackpool?").corrected == "What's the weather like in Blackpool?"
+
+
+def test_follow_ups_resolve_against_the_previous_query(understand):
+    first = understand("What score did Blackpool get for safeguarding?")
+    statement = understand("and for assessing needs?", first)
+    assert statement.follow_up and statement.councils == ("Blackpool Council",)
+    assert statement.statement == "Assessing needs" and statement.wants == "score"
+    council = understand("what about Lancashire?", first)
+    assert council.councils == ("Lancashire County Council",) and council.statement == "Safeguarding"
+    assert council.wants == "score" and "Blackpool" not in council.search
+    why = understand("why so low?", first)
+    assert why.follow_up and why.wants == "reason" and why.statement == "Safeguarding"
+    assert why.councils == ("Blackpool Council",)
+    chain = understand("and in Blackpool?", council)
+    assert chain.councils == ("Blackpool Council",) and chain.statement == "Safeguarding"
+
+
+def test_a_new_question_across_councils_leaves_the_conversations_council(understand):
+    first = understand("How many people get direct payments in Blackpool?")
+    across = understand("Which of the pilot councils were praised for direct payments?", first)
+    assert across.councils == () and across.across
+    kept = understand("How many carers waited more than four weeks?", first)
+    assert kept.councils == ("Blackpool Council",)
+
+
+def test_the_query_round_trips_through_json(understand):
+    from rag.query import Query
+
+    q = understand("What score did Blackpool get for safeguarding?")
+    assert Query.from_json(q.json()) == q
