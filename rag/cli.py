@@ -74,6 +74,8 @@ def cmd_search(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, evaluate_file, load_questions
 
+    for f in [*args.questions, *([args.unanswerable] if args.unanswerable else [])]:
+        load_questions(Path(f), args.split)  # a bad question file is reported before the index is loaded
     service = _service(args, dense=args.mode != "bm25")
     if args.unanswerable:  # one retrieval set with its unanswerable set, as before
         questions = load_questions(Path(args.questions[0]), args.split)

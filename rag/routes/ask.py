@@ -23,6 +23,8 @@ class AskBody(BaseModel):
                                         description="from a previous answer: a follow-up keeps its council and topic")
     council: str | None = Field(None, max_length=200, description="only documents about this council")
     doc: str | None = Field(None, max_length=200, description="only this document id")
+    clear_scope: bool = Field(False, description="leave the conversation's council scope: this question is not "
+                                                 "narrowed to the council of the turns before it")
 
     @field_validator("question", "conversation_id", "council", "doc")
     @classmethod
@@ -59,7 +61,7 @@ def api_ask(body: AskBody, service: Service = Depends(get_service)):
     """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
     Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
     return JSONResponse(service.ask(body.question, conversation_id=body.conversation_id, council=body.council,
-                                    doc=body.doc))
+                                    doc=body.doc, clear_scope=body.clear_scope))
 
 
 # --- HTML ---
@@ -71,10 +73,11 @@ def home(request: Request, service: Service = Depends(get_service)):
 
 @router.get("/ask", response_class=HTMLResponse, include_in_schema=False)
 def ask(request: Request, q: str = "", conversation_id: str | None = None, council: str | None = None,
-        doc: str | None = None, service: Service = Depends(get_service)):
+        doc: str | None = None, clear_scope: bool = False, service: Service = Depends(get_service)):
     form = {"q": q, "conversation_id": conversation_id or "", "council": council or "", "doc": doc or ""}
     try:
-        turn = service.ask(q, conversation_id=conversation_id or None, council=council or None, doc=doc or None)
+        turn = service.ask(q, conversation_id=conversation_id or None, council=council or None, doc=doc or None,
+                           clear_scope=clear_scope)
     except RagError as exc:
         return page(request, "ask.html", status_code=exc.status_code, turn=None, form=form, error=str(exc),
                     **filters(service))
