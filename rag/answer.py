@@ -33,18 +33,23 @@ MIN_DENSE_WITH_UNKNOWN_TERM = 0.68
 _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean", "show", "know", "take", "make",
                  "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas"}
 
-_WANTS = [  # (question pattern, what an answering sentence contains)
-    (re.compile(r"\b(what (percentage|proportion|share)|how satisfied|what per ?cent)\b", re.I),
-     re.compile(r"\d%|\bper ?cent\b", re.I)),
-    (re.compile(r"\b(how many|how much|what number|rank|ranking|ranked)\b", re.I), re.compile(r"\d")),
-    (re.compile(r"\b(how long|longest|shortest|wait(ed|ing)? .*\b(most|least))\b", re.I),
-     re.compile(r"\b\d+\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b", re.I)),
-    (re.compile(r"\bwhen\b|\bwhat date\b", re.I),
-     re.compile(r"\b(19|20)\d\d\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b", re.I)),
-    (re.compile(r"\b(score|scores|scored)\b", re.I), re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I)),
-    (re.compile(r"\b(rating|rated|rate)\b", re.I),
-     re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I)),
-]
+# What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
+_YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"
+_NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|half|third|quarter|none|no one|nobody)\b"
+HOLDS = {
+    "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
+    "number": re.compile(rf"(?<![\d/-])(?!{_YEAR}\b)\d[\d,.]*%?|{_NUMBER_WORDS}|\bper ?cent\b", re.I),
+    "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
+                           r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
+    "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
+                       r"december)\b", re.I),
+    "score": re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I),
+    "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
+}
+# A figure the question asks for must be in the answer, or the reports don't give it.
+FIGURES = ("number", "percent", "duration")
+_TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
+_SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
 
 # A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
@@ -131,6 +136,28 @@ class AnswerPicker:
             end = spans[i + 1][1]
         return start, end
 
+    @staticmethod
+    def _with_list(text: str, start: int, end: int, p_end: int) -> int:
+        """A sentence that introduces a list ("Key areas for improvement include:") takes in the items that
+        follow it in its passage, as many as fit the limit."""
+        if not (text[:end].rstrip().endswith(":") or ":\n" in text[start:end]):
+            return end
+        pos = end
+        while pos < p_end:
+            nl = text.find("\n", pos + 1)
+            line_end = p_end if nl == -1 or nl > p_end else nl
+            line = text[pos:line_end].strip()
+            if line and (is_heading_line(line) or line_end - start > MAX_ANSWER_CHARS):
+                break
+            if line:
+                end = pos + len(text[pos:line_end].rstrip())
+            pos = line_end
+        return end
+
+    def holds(self, wants: str | None, text: str) -> bool:
+        """Whether the text holds what is wanted (always, for what we don't check)."""
+        return wants not in FIGURES or bool(HOLDS[wants].search(text))
+
     def unknown_terms(self, question: str) -> list[str]:
         """Words of the question (as written) that occur nowhere in the corpus."""
         out = []
@@ -168,14 +195,14 @@ class AnswerPicker:
                 return Answer(text[s:e], doc_id, s, e, 1.0, 0)
         return None
 
-    def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = ()) -> Answer | None:
+    def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
-        about other councils count for less."""
-        ranked = self.ranked(question, hits, councils, n=1)
+        about other councils count for less. `wants`: what the question asks for (Query.wants)."""
+        ranked = self.ranked(question, hits, councils, n=1, wants=wants)
         return ranked[0] if ranked else None
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               distinct_passages: bool = False) -> list[Answer]:
+               distinct_passages: bool = False, wants: str | None = None) -> list[Answer]:
         """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage)."""
         spans = self._spans(hits)
         if not spans:
@@ -192,11 +219,14 @@ class AnswerPicker:
             dense = np.stack(vectors) @ q
         else:
             dense = np.zeros(len(texts))
-        wanted = [want for ask, want in _WANTS if ask.search(question)]
-        kind = np.array([1.0 if wanted and any(w.search(t) for w in wanted) else 0.0 for t in texts])
+        holds = HOLDS.get(wants)
+        kind = np.array([1.0 if holds and holds.search(t) else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
+        # A title or label line (no sentence end: "Blackpool Council is working on a strategy ...") says less
+        # than a sentence; it is kept only where nothing better is there.
+        length_ok *= np.array([0.7 if _TITLE_LINE.match(t) and not _SENTENCE_END.search(t) else 1.0 for t in texts])
         elsewhere = np.array([0.6 if councils and hits[i].passage.councils
                               and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
@@ -208,6 +238,7 @@ class AnswerPicker:
             passage = hits[i].passage
             text = self.index.documents[passage.doc_id].text
             s, e = self._extend(text, s, e, passage.start, passage.end)
+            e = self._with_list(text, s, e, passage.end)
             if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
                 cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
                 e = cut if cut > s else s + MAX_ANSWER_CHARS

@@ -19,6 +19,7 @@ from .query import Query
 from .types import SECTION_SEP, Hit
 
 QUOTES_PER_COUNCIL = 2
+FINDINGS_PER_COUNCIL = 3
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
 
 
@@ -92,7 +93,8 @@ class Composer:
         sections; one per passage."""
         summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
-        return self.picker.ranked(query.search, ordered, councils, n=n, distinct_passages=True)
+        question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
+        return self.picker.ranked(question, ordered, councils, n=n, distinct_passages=True, wants=query.wants)
 
     def _records(self, councils) -> list[CouncilRecord]:
         return [rec for rec in (self.facts.get(c) for c in councils) if rec is not None]
@@ -115,6 +117,18 @@ class Composer:
             out.quotes.extend(quotes)
             out.lines.extend(self._quote_line(q) for q in quotes)
         return out if out.lines else None
+
+    def findings(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
+        """What the reports say a council does well (strengths) or must improve: its own sentences, quoted."""
+        out = Composed([])
+        heading = "does well" if query.kind == "strengths" else "needs to improve"
+        for name, hits in hits_by_council.items():
+            quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL)
+            if quotes:
+                out.lines.append(f"What the reports say {short_name(name)} {heading}:")
+                out.lines.extend("- " + self._quote_line(q) for q in quotes)
+                out.quotes.extend(quotes)
+        return out if out.quotes else None
 
     def compare(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
         councils = list(query.councils)

@@ -59,9 +59,10 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (councillor|person|official|inspector)\b|\bwhose\b"),
     ("score", r"\bscor(e|es|ed|ing)\b"),
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
-    ("duration", r"\bhow long\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"),
+    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
-    ("number", r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
+    ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
+    ("number", r"\bhow (many|much)\b|\bwhat number\b"),
 ]
 _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
 
@@ -106,7 +107,7 @@ class Query:
     theme: int | None = None
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"
-    wants: str | None = None  # number | duration | date | score | rating | reason | person
+    wants: str | None = None  # number | percent | duration | date | score | rating | reason | person
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
@@ -272,6 +273,8 @@ class Understander:
             statement_by = None
         if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview"):
             kind, wants = "factual", "score"
+        if kind == "factual" and len(named) >= 2 and re.search(r"\bwhich\b|\bor\b", lower):
+            kind = "compare"  # "Which had shorter waiting lists, Lincolnshire or Suffolk?"
         across = bool(_ACROSS.search(lower)) and len(named) != 1
         words = tokenize(corrected)
         short = len(words) <= 3 and not named and kind == "factual"
@@ -286,14 +289,18 @@ class Understander:
             if statement is None and previous.statement:
                 statement, statement_by = previous.statement, "conversation"
             elliptical = bool(_ELLIPTICAL.match(lower)) or short
+            new_statement = statement_by == "name" and statement != previous.statement
             if elliptical and kind == "factual" and wants in (None, "score", "rating"):
-                kind = previous.kind if previous.kind != "meaning" or not councils else "factual"
+                # "and for safeguarding?" after a question about the whole council asks about that statement
+                kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
+                    or (previous.kind == "meaning" and councils) else previous.kind
                 wants = wants or previous.wants
             if kind == "factual" and wants is None and named and previous.kind == "meaning":
                 wants = previous.wants  # "What grades can ...?" then "Where does Lancashire sit on that?"
             if wants is None and previous.kind == "meaning" and named:
                 wants = "rating"
-            base = previous.base or previous.corrected
+            # what it leans on: the previous question, or, if that was itself elliptical, the one it leaned on
+            base = previous.corrected if len(tokenize(previous.corrected)) > 3 else (previous.base or previous.corrected)
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council
         search = corrected

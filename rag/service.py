@@ -250,6 +250,8 @@ class Service:
                 return
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
+        if answer is not None and not loaded.answers.holds(query.wants, answer.text):
+            answer, why = None, f"the closest passages give no {query.wants}"
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
             return
@@ -276,7 +278,7 @@ class Service:
                 return composer.overview(query, per_council)
             if query.kind == "compare":
                 return composer.compare(query, per_council)
-            return None  # strengths and improve are quoted (below), from the council's own passages
+            return composer.findings(query, per_council)
         if query.kind == "rank":
             return composer.rank(query)
         if query.kind == "list":
@@ -301,9 +303,7 @@ class Service:
                                                         council=councils[0])
                      if query.statement in h.passage.section and not loaded.facts.states_score(h.passage)]
             hits = found or hits
-        elif query.kind in ("strengths", "improve") and councils:
-            hits = loaded.retriever.search(query, 10, council=councils[0], extra=cqc_words(query.kind)) or hits
-        return loaded.answers.pick(query.search, hits, councils=councils)
+        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:
