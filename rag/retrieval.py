@@ -1,7 +1,9 @@
 """Rank passages for a question: BM25 and dense rankers, fused; filters by council and document.
 
-A ranker is anything with `scores(query) -> one float per passage`, so another store (a server-based
-keyword or vector engine) can sit behind the same interface without touching callers.
+A ranker is anything with `prepare(query)`, `top(prepared, k, mask) -> (passage rows, scores)` and
+`score(prepared, rows)`, so another store (a server-based keyword or vector engine) can sit behind the
+same interface without touching callers. A search fuses the union of each ranker's top candidates
+(every ranker scores every candidate), so its cost grows with the candidates, not the corpus.
 """
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ import logging
 from typing import Protocol
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
+from .bm25 import BM25Matrix
 from .councils import CouncilMatcher
 from .errors import BadRequest, NotFound
 from .index import Index
@@ -22,40 +24,156 @@ log = logging.getLogger(__name__)
 MODES = ("hybrid", "bm25", "dense")
 
 
+# Candidates per ranker: its top CANDIDATES passages (within the filters) join the union that is fused.
+CANDIDATES = 100
+# Min-max scaling needs each ranker's lowest score over the passages, which a top-k does not see: a fixed,
+# evenly spread sample of SCALE_SAMPLE passages (all of them in a corpus up to that size) is scored too
+# and joins the candidates. Fusing the top-100s alone, without it, changed the top 10 of 41 of the 50
+# questions of eval/questions.jsonl and eval/questions_extra.jsonl (the dense floor rose, stretching
+# the dense scale); with it the results are those of fusing every passage, up to 2,048 passages.
+SCALE_SAMPLE = 2048
+
+
 class Ranker(Protocol):
     name: str
 
-    def scores(self, query: str) -> np.ndarray: ...
+    def prepare(self, query: str): ...
+
+    def top(self, prepared, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def score(self, prepared, rows: np.ndarray) -> np.ndarray: ...
+
+
+def _top_k(rows: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (rows ascending among equals), without sorting them all."""
+    if len(rows) > k:
+        keep = np.argpartition(-values, k - 1)[:k]
+        rows, values = rows[keep], values[keep]
+    order = np.lexsort((rows, -values))
+    return rows[order], values[order]
 
 
 class BM25Ranker:
+    """rank-bm25's BM25Okapi, scored from a sparse term-passage matrix (rag/bm25.py)."""
     name = "bm25"
 
     def __init__(self, tokens: list[list[str]], k1: float = 1.2, b: float = 0.75):
-        self.bm25 = BM25Okapi(tokens, k1=k1, b=b) if tokens else None
+        self.matrix = BM25Matrix.from_tokens(tokens, k1=k1, b=b)
         self.size = len(tokens)
 
+    def prepare(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every passage holding a term of the query (rows ascending) and its score."""
+        rows, values = self.matrix.candidates(tokenize(query))
+        return rows, values.astype(np.float32)
+
     def scores(self, query: str) -> np.ndarray:
-        terms = tokenize(query)
-        if self.bm25 is None or not terms:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
+        """One score per passage (0 where none of the query's terms is)."""
+        return self.matrix.scores(tokenize(query)).astype(np.float32)
+
+    def top(self, prepared, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rows, values = prepared
+        if mask is not None:
+            keep = mask[rows]
+            rows, values = rows[keep], values[keep]
+        return _top_k(rows, values, k)
+
+    def score(self, prepared, rows: np.ndarray) -> np.ndarray:
+        found, values = prepared
+        out = np.zeros(len(rows), dtype=np.float32)
+        at = np.searchsorted(found, rows)
+        hit = at < len(found)
+        hit[hit] = found[at[hit]] == rows[hit]
+        out[hit] = values[at[hit]]
+        return out
+
+
+def vector_matrix(vectors) -> np.ndarray | None:
+    """The stored vectors of a flat (or HNSW-flat) FAISS index as a read-only array, without a copy
+    (the memory-mapped file itself); None for an index that does not store them flat."""
+    import faiss
+
+    flat = vectors
+    if hasattr(vectors, "storage"):  # HNSW: the vectors live in its flat storage index
+        flat = faiss.downcast_index(vectors.storage)
+    if not hasattr(flat, "get_xb") or flat.ntotal == 0:
+        return None
+    view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    view.flags.writeable = False
+    return view
 
 
 class DenseRanker:
+    """Inner product over unit vectors (cosine) from FAISS: its top k, exact for a flat index and
+    approximate (recall checked at build) for HNSW or IVF."""
     name = "dense"
+    EXACT_FILTERED = 200_000  # filtered searches over at most this many passages are scored exactly
 
     def __init__(self, vectors, embedder):
         self.vectors = vectors
         self.embedder = embedder
+        self.matrix = vector_matrix(vectors)
+
+    def prepare(self, query: str) -> np.ndarray:
+        return np.ascontiguousarray(self.embedder.encode([query]), dtype=np.float32)
 
     def scores(self, query: str) -> np.ndarray:
-        q = self.embedder.encode([query])
+        """One cosine per passage."""
+        q = self.prepare(query)
+        if self.matrix is not None:
+            return self.matrix @ q[0]
         n = self.vectors.ntotal
         sims, ids = self.vectors.search(q, n)
         out = np.full(n, -1.0, dtype=np.float32)
         out[ids[0]] = sims[0]
         return out
+
+    def top(self, q: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = self.vectors.ntotal
+        if mask is not None and not mask.all():
+            allowed = np.flatnonzero(mask)
+            if self.matrix is not None and len(allowed) <= self.EXACT_FILTERED:
+                return _top_k(allowed, self.matrix[allowed] @ q[0], k)
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+            sims, ids = self.vectors.search(q, min(k, len(allowed)), params=params)
+        else:
+            sims, ids = self.vectors.search(q, min(k, n))
+        keep = ids[0] >= 0
+        return _top_k(ids[0][keep].astype(np.int64), sims[0][keep], k)
+
+    def score(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.matrix is not None:
+            return self.matrix[rows] @ q[0]
+        return np.asarray(self.vectors.reconstruct_batch(rows.astype(np.int64)), dtype=np.float32) @ q[0]
+
+
+def _sample(mask: np.ndarray, size: int) -> np.ndarray:
+    """`size` passages spread evenly over those the mask allows (all of them if there are fewer)."""
+    n = len(mask)
+    if mask.all():
+        return np.arange(n) if n <= size else np.unique(np.linspace(0, n - 1, size).astype(np.int64))
+    allowed = np.flatnonzero(mask)
+    return allowed if len(allowed) <= size else allowed[np.unique(np.linspace(0, len(allowed) - 1, size).astype(np.int64))]
+
+
+def candidates(rankers: dict[str, Ranker], query: str, mask: np.ndarray, k: int, depth: int = CANDIDATES,
+               sample: int = SCALE_SAMPLE) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The union of each ranker's top max(k, depth) passages within the mask and of a fixed sample of
+    them (rows ascending), and every ranker's score for each. In a corpus up to `sample` passages that
+    is every passage the mask allows, so fusing them is fusing everything."""
+    prepared = {name: r.prepare(query) for name, r in rankers.items()}
+    found = {name: r.top(prepared[name], max(k, depth), mask) for name, r in rankers.items()}
+    rows = np.unique(np.concatenate([ids for ids, _ in found.values()] + [_sample(mask, sample)]))
+    scores = {}
+    for name, (ids, values) in found.items():
+        if len(ids) == len(rows):  # the ranker's own top covers every row: no second scoring
+            out = np.zeros(len(rows), dtype=np.float32)
+            out[np.searchsorted(rows, ids)] = values
+        else:
+            out = np.asarray(rankers[name].score(prepared[name], rows), dtype=np.float32)
+        scores[name] = out
+    return rows, scores
 
 
 def _minmax(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -160,23 +278,22 @@ class Retriever:
         if not mask.any() or k <= 0:
             return []
         names = ["bm25", "dense"] if mode == "hybrid" else [mode]
-        scores = {name: self.rankers[name].scores(query) for name in names}
+        rows, scores = candidates({name: self.rankers[name] for name in names}, query, mask, k)
+        among = np.ones(len(rows), dtype=bool)
         if len(names) == 1:
             fused = scores[names[0]]
         elif self.fusion == "rrf":
-            fused = rrf(scores, mask)
+            fused = rrf(scores, among)
         else:
-            fused = fuse(scores, mask, self.weights)
+            fused = fuse(scores, among, self.weights)
         named = set(councils) if councils else set(self.matcher.find(query))
         named |= {self.matcher.resolve(council)} if council else set()
         named.discard(None)
         if named:
-            fused = fused + COUNCIL_BONUS * np.array([bool(about & named) for about in self._about], dtype=np.float32)
-        fused = np.where(mask, fused, -np.inf)
-        top = np.argsort(-fused, kind="stable")[:min(k, int(mask.sum()))]
+            fused = fused + COUNCIL_BONUS * np.array([bool(self._about[i] & named) for i in rows], dtype=np.float32)
         hits = []
-        for i in top:
-            p = self.index.passages[i]
-            hits.append(Hit(p, self.index.text(p), float(fused[i]),
-                            {name: float(values[i]) for name, values in scores.items()}))
+        for j in np.argsort(-fused, kind="stable")[:k]:
+            p = self.index.passages[rows[j]]
+            hits.append(Hit(p, self.index.text(p), float(fused[j]),
+                            {name: float(values[j]) for name, values in scores.items()}))
         return hits
