@@ -67,12 +67,20 @@ class BM25Matrix:
         return out
 
     def candidates(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(passage rows in ascending order, their scores) of every passage holding a query term."""
+        """(passage rows in ascending order, their scores) of every passage a query term gives a score."""
         postings = list(self._postings(terms))
+        total = sum(len(p[0]) for p in postings)
         if not postings:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        if total * 8 > self.size:  # many postings: adding into one row per passage is cheaper than merging
+            out = np.zeros(self.size, dtype=np.float64)
+            for rows, w in postings:
+                out[rows] += w
+            ids = np.flatnonzero(out)
+            return ids, out[ids]
         ids = np.unique(np.concatenate([p[0] for p in postings]))
         out = np.zeros(len(ids), dtype=np.float64)
         for rows, w in postings:
             out[np.searchsorted(ids, rows)] += w
-        return ids, out
+        keep = out != 0
+        return ids[keep], out[keep]

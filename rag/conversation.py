@@ -27,6 +27,7 @@ class Conversation:
 
 
 class ConversationStore:
+    clock = staticmethod(time.time)  # seconds; a test sets store.clock to one it moves
     def __init__(self, path: str = ":memory:", max_conversations: int = MAX_CONVERSATIONS,
                  max_age: float = MAX_AGE_SECONDS):
         self.max_conversations = max_conversations
@@ -41,7 +42,7 @@ class ConversationStore:
 
     def get_or_create(self, conversation_id: str | None) -> Conversation:
         """The conversation with this id, or a new one if the id is unknown or expired."""
-        now = time.time()
+        now = self.clock()
         with self._lock:
             self._db.execute("DELETE FROM turns WHERE touched < ?", (now - self.max_age,))
             row = self._db.execute("SELECT id, questions, last_query, last_answer FROM turns WHERE id = ?",
@@ -64,7 +65,7 @@ class ConversationStore:
         with self._lock:
             self._db.execute("UPDATE turns SET questions = ?, last_query = ?, last_answer = ?, touched = ? WHERE id = ?",
                              (json.dumps(conv.questions), json.dumps(conv.last_query),
-                              json.dumps(list(answer)) if answer else None, time.time(), conv.id))
+                              json.dumps(list(answer)) if answer else None, self.clock(), conv.id))
 
     def __len__(self) -> int:
         with self._lock:

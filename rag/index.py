@@ -30,6 +30,7 @@ from .documents import load_documents
 from .errors import IndexDamaged, IndexMissing
 from .text import TOKENIZER_VERSION, _MARKS, tokenize
 from .types import SECTION_SEP, Document, Passage
+from .vectors import build_vector_index
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +248,8 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end, list(p.councils)]
                                                  for p in passages])
         _write_json(staging / "bm25.json", tokens)
-        flat = faiss.IndexFlatIP(embedder.dimension)
-        flat.add(matrix)
-        faiss.write_index(flat, str(staging / VECTORS))
+        vector_index, vector_kind = build_vector_index(matrix)  # flat (exact) at today's sizes
+        faiss.write_index(vector_index, str(staging / VECTORS))
         _write_json(staging / SPANS[0], spans)
         with open(staging / SPANS[1], "wb") as f:
             np.save(f, span_matrix)
@@ -264,6 +264,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             "tokenizer": TOKENIZER_VERSION,
             "passage_count": len(passages),
             "vectors": True,
+            "vector_index": vector_kind,
             "spans": True,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": {name: _sha256_file(staging / name) for name in (*DATA_FILES, VECTORS, *SPANS)},

@@ -1,5 +1,4 @@
 """Extracted answers, declining, conversations: unit tests and end to end through /api/ask."""
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -89,13 +88,20 @@ def test_follow_up_keeps_council_and_topic(client):
 
 
 def test_conversation_store_is_bounded_in_number_and_age():
-    store = ConversationStore(max_conversations=3, max_age=0.05)
-    ids = [store.get_or_create(None).id for _ in range(5)]
+    now = [1000.0]
+    store = ConversationStore(max_conversations=3, max_age=60)
+    store.clock = lambda: now[0]  # time moves only when the test says
+    ids = []
+    for _ in range(5):
+        ids.append(store.get_or_create(None).id)
+        now[0] += 1
     assert len(store) == 3 and store.get_or_create(ids[0]).id != ids[0]  # the oldest were dropped
     kept = store.get_or_create(ids[-1])
     assert kept.id == ids[-1]
-    time.sleep(0.1)
-    assert store.get_or_create(ids[-1]).id != ids[-1]  # expired
+    now[0] += 59
+    assert store.get_or_create(ids[-1]).id == ids[-1]  # 59 s idle: kept (and touched again)
+    now[0] += 61
+    assert store.get_or_create(ids[-1]).id != ids[-1]  # 61 s idle: expired
 
 
 def test_answer_hit_uses_the_eval_normaliser():
