@@ -5,7 +5,8 @@
 Starts `rag serve` on a free loopback port (or uses --url), sends a mix of GET /api/search and
 POST /api/ask with questions from eval/questions.jsonl (each made unique with a request number
 unless --repeat, so the server's question cache does not flatter the figures), and prints
-throughput, p50/p95/p99 latency and errors per route. Only loopback addresses are accepted.
+throughput, p50/p95/p99 latency and errors per route, and each worker's resident memory (when it
+started the server). `--json` prints the same as one JSON line. Only loopback addresses are accepted.
 """
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def worker_rss_mb(pid: int) -> list[float]:
+    """Resident memory of the server's worker processes (its children; itself if it has none), in MB."""
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return []
+    out = []
+    for p in children or [str(pid)]:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    out.append(round(int(line.split()[1]) / 1024, 1))
+        except OSError:
+            continue
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -115,6 +133,7 @@ def main() -> int:
     parser.add_argument("--repeat", action="store_true", help="reuse questions as they are (cache hits)")
     parser.add_argument("--questions", default=str(ROOT / "eval" / "questions.jsonl"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
 
     questions = [json.loads(line)["q"] for line in open(args.questions) if line.strip()]
@@ -146,11 +165,23 @@ def main() -> int:
             urllib.request.urlopen(f"http://{host}:{port}/api/search?" + urllib.parse.urlencode({"q": q}), timeout=60).read()
         results, errors, elapsed = asyncio.run(run_load(host, port, questions, args.duration, args.concurrency,
                                                         args.ask_share, args.repeat, args.seed))
+        rss = worker_rss_mb(server.pid) if server else []
     finally:
         if server:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
 
+    routes = {route: {"ok": len(results[route]), "errors": errors[route],
+                      "rps": round(len(results[route]) / elapsed, 1),
+                      **{f"p{p}_ms": round(percentile(results[route], p), 1) for p in (50, 95, 99)}}
+              for route in ("search", "ask")}
+    if args.json:
+        print(json.dumps({"workers": args.workers, "mode": health["mode"], "concurrency": args.concurrency,
+                          "duration_s": round(elapsed, 1), "ask_share": args.ask_share,
+                          "questions": "repeated" if args.repeat else "unique", "routes": routes,
+                          "total_rps": round(sum(len(v) + errors[k] for k, v in results.items()) / elapsed, 1),
+                          "errors": sum(errors.values()), "worker_rss_mb": rss}))
+        return 0 if sum(errors.values()) == 0 else 1
     print(f"rag serve --workers {args.workers} | mode {health['mode']} | {args.concurrency} clients | "
           f"{elapsed:.0f} s | ask share {args.ask_share:.0%} | {'repeated' if args.repeat else 'unique'} questions")
     total = 0
@@ -160,6 +191,8 @@ def main() -> int:
         print(f"/api/{route:7s} {len(lat):6d} ok {errors[route]:4d} errors  {len(lat) / elapsed:7.1f} req/s  "
               f"p50 {percentile(lat, 50):6.1f} ms  p95 {percentile(lat, 95):6.1f} ms  p99 {percentile(lat, 99):6.1f} ms")
     print(f"all       {total / elapsed:7.1f} req/s, errors {sum(errors.values())}")
+    if rss:
+        print("resident memory per worker: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     return 0 if sum(errors.values()) == 0 else 1
 
 
