@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from . import cqc
+from .extract import page_span
 from .types import Document, Passage
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
@@ -302,4 +303,9 @@ def chunk_text(text: str, doc_id: str = "", target_chars: int = 700, max_chars: 
 
 
 def chunk_document(doc: Document, target_chars: int = 700, max_chars: int = 1200) -> list[Passage]:
-    return chunk_text(doc.text, doc.id, target_chars, max_chars)
+    """The document's passages, each with the pages it lies on when the document has a page map (a PDF)."""
+    passages = chunk_text(doc.text, doc.id, target_chars, max_chars)
+    if doc.page_starts:
+        passages = [Passage(p.doc_id, p.section, p.start, p.end, p.councils, page_span(doc.page_starts, p.start, p.end))
+                    for p in passages]
+    return passages

@@ -32,6 +32,8 @@ def cmd_index(args) -> int:
     t0 = time.perf_counter()
     result = build_index(settings, [Path(p) for p in args.paths] or None, progress=not args.quiet, force=args.force)
     took = time.perf_counter() - t0
+    for line in _file_lines(settings):
+        print(line)
     if result.up_to_date:
         print(f"Index in {settings.index_dir} is up to date: {result.documents} documents, {result.passages} passages.")
     else:
@@ -47,6 +49,39 @@ def cmd_export_onnx(args) -> int:
     folder = export_onnx(settings.model, quantized=args.int8, force=args.force)
     print(f"ONNX export of {settings.model} in {folder}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _file_lines(settings) -> list[str]:
+    """One line per indexed file saying what was read from it, so a person can see a PDF was read well."""
+    from pathlib import PurePath
+
+    from .facts import Facts
+    from .index import load_index
+
+    index = load_index(settings.index_dir)
+    facts = Facts(index)
+    records: dict[str, list[str]] = {}
+    for rec in facts.councils.values():
+        for fact in [rec.rating, rec.score_counts, *rec.statements.values(), *rec.ratings_stated]:
+            if fact is not None and fact not in records.get(fact.doc_id, []):
+                records.setdefault(fact.doc_id, []).append(fact)
+    lines = []
+    for doc in index.documents.values():
+        passages = [p for p in index.passages if p.doc_id == doc.id]
+        sections = {p.section for p in passages if p.section}
+        found = records.get(doc.id, [])
+        kinds = [_count(sum(f.kind == k for f in found), name) for k, name in
+                 (("rating", "rating"), ("score", "score"), ("score_counts", "score count"))
+                 if any(f.kind == k for f in found)]
+        pages = f", {_count(len(doc.page_starts), 'page')}" if doc.page_starts else ""
+        what = _count(len(sections), "section") if sections else "no headings found: indexed by paragraphs"
+        lines.append(f"  {PurePath(doc.path).name}: {doc.format}{pages}; {_count(len(passages), 'passage')}, {what}, "
+                     f"{_count(len(found), 'record')}" + (f" ({', '.join(kinds)})" if kinds else ""))
+    return lines
 
 
 def _print_results(results: list[dict]) -> None:

@@ -9,11 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import NoDocuments, UnsupportedFile
+from .extract import EXTENSIONS, Extracted, extract, sniff
 from .types import Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_EXTENSIONS = (".md", ".markdown", ".txt")
+SUPPORTED_EXTENSIONS = tuple(EXTENSIONS)  # .md .markdown .txt .html .htm .pdf
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a report is well under 1 MB; a bigger file is almost surely not one
 METADATA_FILE = "documents.json"  # per corpus folder: {file name: {title, councils, kind, date}}
 
@@ -100,10 +101,25 @@ def _read_metadata(folder: Path) -> dict:
     return clean
 
 
+def read_text(data: bytes, kind: str, name: str) -> Extracted:
+    """A file's bytes as the text to index: Markdown and plain text decoded as they are, a web page or
+    a PDF extracted (rag/extract). Raises UnsupportedFile for a binary file or one that cannot be read."""
+    if kind == "pdf":
+        if sniff(data) != "pdf":
+            raise UnsupportedFile(f"{name}: is not a PDF (it does not begin with %PDF-); skipped")
+        return extract(data, "pdf", name)
+    if b"\x00" in data[:65536]:
+        raise UnsupportedFile(f"{name}: looks like a binary file (it contains NUL bytes), not text; skipped")
+    if kind == "html":
+        return extract(data, "html", name)
+    return Extracted(decode(data, name), headings=-1)
+
+
 def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document | None:
     """One file; None (with a warning) when it is empty. Raises UnsupportedFile for another extension,
-    a binary file or one over the size limit."""
-    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+    a binary file, one over the size limit, or a web page or PDF with no text to read."""
+    kind = EXTENSIONS.get(path.suffix.lower())
+    if kind is None:
         raise UnsupportedFile(f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
                               f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
     size = path.stat().st_size
@@ -111,12 +127,17 @@ def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FIL
         raise UnsupportedFile(f"{path}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit for "
                               f"one document (RAG_MAX_FILE_MB); skipped. Split it, or raise the limit.")
     data = path.read_bytes()
-    if b"\x00" in data[:65536]:
-        raise UnsupportedFile(f"{path}: looks like a binary file (it contains NUL bytes), not text; skipped")
-    text = decode(data, str(path))
+    if not data.strip():
+        log.warning("%s: empty file, skipped", path)
+        return None
+    extracted = read_text(data, kind, str(path))
+    text = extracted.text
     if not text.strip():
         log.warning("%s: empty file, skipped", path)
         return None
+    if extracted.headings == 0:
+        log.warning("%s: no headings could be recovered from the %s; indexed by paragraphs, so its passages "
+                    "have no section paths", path, "PDF" if kind == "pdf" else "web page")
     meta = meta or {}
     title = meta.get("title") or infer_title(text)
     councils = tuple(meta.get("councils") or infer_councils(title, text))
@@ -125,6 +146,7 @@ def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FIL
         kind=meta.get("kind") or infer_kind(title, text),
         date=meta.get("date") or infer_date(text),
         path=str(path), text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        format=kind, page_starts=extracted.page_starts,
     )
 
 
@@ -178,5 +200,5 @@ def load_documents(paths: list[Path], max_bytes: int = MAX_FILE_BYTES) -> list[D
     if not documents:
         where = ", ".join(str(p) for p in paths)
         raise NoDocuments(f"No documents could be loaded from {where}. "
-                          f"Add .md, .markdown or .txt files (see the warnings above) and run `rag index` again.")
+                          f"Add {', '.join(SUPPORTED_EXTENSIONS)} files (see the warnings above) and run `rag index` again.")
     return documents

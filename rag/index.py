@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -34,7 +34,7 @@ from .vectors import build_vector_index
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages carry their pages, documents their format and page map
 CHUNKER_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -52,8 +52,7 @@ def passage_context(passage: Passage, text: str) -> str:
 
 
 def with_councils(doc: Document, passages: list[Passage]) -> list[Passage]:
-    return [Passage(p.doc_id, p.section, p.start, p.end,
-                    passage_councils(doc.councils, SECTION_SEP.join(p.section), doc.text[p.start:p.end]))
+    return [replace(p, councils=passage_councils(doc.councils, SECTION_SEP.join(p.section), doc.text[p.start:p.end]))
             for p in passages]
 
 
@@ -97,7 +96,7 @@ def _write_json(path: Path, data) -> None:
 
 def _document_key(doc: Document, settings: Settings) -> str:
     """Changes whenever the document's passages or their vectors would change."""
-    parts = [doc.sha256, doc.title, "|".join(doc.councils), str(CHUNKER_VERSION),
+    parts = [doc.sha256, doc.title, "|".join(doc.councils), str(CHUNKER_VERSION), ",".join(map(str, doc.page_starts)),
              str(settings.target_passage_chars), str(settings.max_passage_chars), settings.model]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
@@ -197,7 +196,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         doc_spans = doc_span_vectors = None
         if key in reuse:
             doc_passages, doc_vectors, doc_spans, doc_span_vectors = reuse[key]
-            doc_passages = [Passage(doc.id, p.section, p.start, p.end, p.councils) for p in doc_passages]
+            doc_passages = [replace(p, doc_id=doc.id) for p in doc_passages]
         else:
             doc_passages = with_councils(doc, chunking.chunk_document(doc, settings.target_passage_chars,
                                                                       settings.max_passage_chars))
@@ -244,8 +243,9 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     staging = index_dir / f".{build.name}.partial"
     staging.mkdir()
     try:
-        _write_json(staging / "documents.json", [dict(d.meta(), path=d.path, text=d.text) for d in documents])
-        _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end, list(p.councils)]
+        _write_json(staging / "documents.json", [dict(d.meta(), path=d.path, text=d.text, page_starts=list(d.page_starts))
+                                                  for d in documents])
+        _write_json(staging / "passages.json", [[p.doc_id, list(p.section), p.start, p.end, list(p.councils), list(p.pages)]
                                                  for p in passages])
         _write_json(staging / "bm25.json", tokens)
         vector_index, vector_kind = build_vector_index(matrix)  # flat (exact) at today's sizes
@@ -352,9 +352,9 @@ def load_index(index_dir: Path) -> Index:
         documents = {}
         for d in json.loads((build / "documents.json").read_text(encoding="utf-8")):
             documents[d["id"]] = Document(d["id"], d["title"], tuple(d["councils"]), d["kind"], d["date"],
-                                          d["path"], d["text"], d["sha256"])
-        passages = [Passage(doc_id, tuple(section), start, end, tuple(councils))
-                    for doc_id, section, start, end, councils in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
+                                          d["path"], d["text"], d["sha256"], d["format"], tuple(d["page_starts"]))
+        passages = [Passage(doc_id, tuple(section), start, end, tuple(councils), tuple(pages))
+                    for doc_id, section, start, end, councils, pages in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
         tokens = json.loads((build / "bm25.json").read_text(encoding="utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexDamaged(f"The index in {index_dir} could not be read ({exc.__class__.__name__}). {rebuild}")

@@ -64,6 +64,7 @@ def hit_json(hit: Hit, index: Index) -> dict:
         "councils": list(hit.passage.councils),
         "start": hit.passage.start,
         "end": hit.passage.end,
+        "pages": list(hit.passage.pages),  # pages of the original PDF ("p. 12"); [] for other formats
         "score": round(hit.score, 6),
         "scores": {name: round(v, 6) for name, v in hit.scores.items()},
     }

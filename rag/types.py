@@ -16,13 +16,16 @@ class Document:
     path: str
     text: str
     sha256: str
+    format: str = "markdown"  # what the file was: markdown | text | html | pdf (text is then extracted from it)
+    page_starts: tuple[int, ...] = ()  # a PDF's page map: page i+1 begins at text offset page_starts[i]
 
     def meta(self) -> dict:
         """What the API shows: the file's name, not where it lies on the server."""
         from pathlib import PurePath
 
         return {"id": self.id, "title": self.title, "councils": list(self.councils), "kind": self.kind,
-                "date": self.date, "file": PurePath(self.path).name, "sha256": self.sha256}
+                "date": self.date, "file": PurePath(self.path).name, "sha256": self.sha256,
+                "format": self.format, "pages": len(self.page_starts) or None}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Passage:
     start: int  # offsets into Document.text: the passage is text[start:end], never rewritten
     end: int
     councils: tuple[str, ...] = ()  # the councils the passage is about (see councils.passage_councils)
+    pages: tuple[int, ...] = ()  # the pages of the original (a PDF) the passage lies on; () for other formats
 
     @property
     def section_label(self) -> str:
