@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import Settings
 from .errors import RagError
+from .feedback import FeedbackStore
 from .middleware import AccessLog, BodySizeLimit, RateLimit
 from .render import WEB, highlight, page, paragraphs, passage_url, render_document  # noqa: F401  (re-exported)
 from .routes import admin, ask, councils, documents, pages
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                   docs_url=None, redoc_url=None)
     app.state.service = service
     app.state.settings = settings
+    app.state.feedback = FeedbackStore(settings.conversation_db)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Starlette runs the middleware added last first: access log, security headers, rate limit, body limit.

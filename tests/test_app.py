@@ -1,10 +1,12 @@
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from rag.app import create_app, paragraphs, passage_url
+from rag.app import create_app
+from rag.render import passage_url, quote_html
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +230,8 @@ def test_ask_page_renders_the_answer_and_citations(client):
     r = client.get("/ask", params={"q": SAFEGUARDING})
     assert r.status_code == 200
     html = r.text
-    assert f'<blockquote class="quote">{paragraphs(api["answer"])}</blockquote>' in html
+    assert f'<blockquote class="quote">{quote_html(api["answer"], 3)}</blockquote>' in html
+    assert "##" not in html and "**" not in html
     n = api["answer_source"]["citation"] + 1
     assert f'Quoted from <a href="#turn-1-c{n}">citation {n}</a>' in html
     for i, c in enumerate(api["citations"], 1):
@@ -238,10 +241,14 @@ def test_ask_page_renders_the_answer_and_citations(client):
     assert "<li>Safeguarding</li>" in html and "<mark>Safeguarding</mark>" in html
     conversation_id = html.split('name="conversation_id" value="')[1].split('"')[0]
     assert len(conversation_id) > 10
-    # the follow-up, as the no-JavaScript form sends it
+    # the follow-up, as the no-JavaScript form sends it: the whole conversation shown, the newest turn last and open
     html = client.get("/ask", params={"q": "and for assessing needs?", "conversation_id": conversation_id}).text
     assert f'name="conversation_id" value="{conversation_id}"' in html
     assert "<li>Assessing needs</li>" in html and "keep to <strong>Blackpool Council</strong>" in html
+    first, second = html.split('id="turn-1"')[1].split('id="turn-2"')
+    assert SAFEGUARDING in first and '<details class="turn-body">' in first  # earlier turn folded
+    assert "and for assessing needs?" in second and '<details class="turn-body" open>' in second
+    assert '<a class="new-question" href="#q">' in second and '<a class="new-question"' not in first
 
 
 def test_ask_page_not_found_shows_possibly_related(client, service, monkeypatch):
@@ -295,7 +302,7 @@ def test_document_page_renders_markdown_and_highlights_the_cited_passage(client)
     html = r.text
     assert '<section id="p-4603-4633" class="cited"' in html
     cited = html.split('<section id="p-4603-4633"')[1].split("</section>")[0]
-    assert "<h3>Safeguarding</h3>" in cited and "<p>Score: 1</p>" in cited
+    assert re.search(r'<h3 id="s-safeguarding[-0-9]*">Safeguarding</h3>', cited) and "<p>Score: 1</p>" in cited
     assert '<a href="#p-4603-4633">Go to the cited passage</a>' in html
     assert html.count("<h1>") == 1  # the document's own headings sit one level below the page title
 
@@ -311,7 +318,7 @@ def test_html_errors_are_pages_with_the_status(client, path, status):
 
 
 def test_markdown_raw_html_is_not_rendered():
-    from rag.app import render_document
+    from rag.render import render_document
 
     html = render_document('# Title\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)> [x](javascript:alert(1))', 0, 5)
     assert "<script>" not in html and "<img" not in html and 'href="javascript' not in html
@@ -319,7 +326,7 @@ def test_markdown_raw_html_is_not_rendered():
 
 
 def test_highlight_escapes_first_then_marks():
-    from rag.app import highlight
+    from rag.render import highlight
 
     out = highlight('Safeguarding <b>score</b> & "assessment" of needs', "What score for <b> assessing needs?")
     assert out == ('Safeguarding &lt;b&gt;<mark>score</mark>&lt;/b&gt; &amp; &#34;<mark>assessment</mark>&#34; '
@@ -328,7 +335,7 @@ def test_highlight_escapes_first_then_marks():
 
 
 def test_paragraphs_split_at_blank_lines_and_keep_the_text():
-    from rag.app import paragraphs
+    from rag.render import paragraphs
 
     assert paragraphs("\n## Safeguarding\n\nScore: 1\n  \n\nline one\nline <two>\n", "score") == (
         "<p>## Safeguarding</p><p><mark>Score</mark>: 1</p><p>line one\nline &lt;two&gt;</p>")
@@ -339,3 +346,214 @@ def test_documents_do_not_reveal_server_paths(client):
         assert "path" not in doc and "/" not in doc["file"]
     one = client.get("/api/documents/lancashire-rated-requires-improvement-news").json()
     assert one["file"] == "lancashire-rated-requires-improvement-news.txt" and "path" not in one
+
+
+# --- the chat page: one renderer, quotes rendered, conversations you can follow ---
+
+def test_quotes_render_markdown_safely_with_headings_demoted():
+    html = quote_html("## Safeguarding\n\n**Score: 1**\n\n---\n\n- one\n- two\n\n[How we assess](#) and "
+                      "[CQC](https://www.cqc.org.uk/) <b>x</b>\n\n### Sub", 3)
+    assert "<h3>Safeguarding</h3>" in html and "<h4>Sub</h4>" in html  # the slice's top heading at the level given
+    assert "<strong>Score: 1</strong>" in html and "<hr />" in html and "<li>one</li>" in html
+    assert "How we assess" in html and 'href="#"' not in html  # a link to nowhere is text
+    assert '<a href="https://www.cqc.org.uk/">CQC</a>' in html
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert 'href="javascript' not in quote_html("[bad](javascript:alert(1))")
+    for mark in ("##", "**", "---", "]("):
+        assert mark not in html
+
+
+def test_citations_are_folded_to_a_preview_with_the_passage_rendered(client):
+    html = client.get("/ask", params={"q": SAFEGUARDING}).text
+    citation = html.split('id="turn-1-c1"')[1].split("</li>\n")[0]
+    assert '<p class="preview"><mark>Score</mark>: 1</p>' in citation  # the heading is the breadcrumb already
+    assert '<details class="passage">' in citation and "<summary>Show passage" in citation
+    assert "<h4><mark>Safeguarding</mark></h4>" in citation  # below the h3 "Citations"
+
+
+def test_ask_fragment_is_the_conversation_part_only(client):
+    r = client.get("/ask", params={"q": SAFEGUARDING, "fragment": 1})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.text.startswith('<div class="turns" id="turns"') and "<html" not in r.text and 'id="ask-form"' not in r.text
+    assert 'data-count="1"' in r.text and 'id="turn-1"' in r.text
+    # an error is the error page with its status, whose message the script shows
+    r = client.get("/ask", params={"q": "", "fragment": 1})
+    assert r.status_code == 422 and '<p class="error-message">' in r.text
+
+
+def _permalink(html: str) -> str:
+    return html.split('data-permalink="')[1].split('"')[0].replace("&amp;", "&")
+
+
+def test_a_link_to_an_answer_shows_the_conversation_again_without_asking_again(client, service, monkeypatch):
+    first = client.get("/ask", params={"q": SAFEGUARDING}).text
+    cid = first.split('data-conversation-id="')[1].split('"')[0]
+    second = client.get("/ask", params={"q": "and for assessing needs?", "conversation_id": cid}).text
+    link = _permalink(second)
+    assert link.startswith("/ask?q=and+for+assessing+needs%3F&conversation_id=") and link.endswith("&turn=2")
+    asked = []
+    monkeypatch.setattr(service, "ask", lambda *a, **k: asked.append(a) or {})
+    again = client.get(link).text
+    assert asked == [] and again.count('class="turn') - again.count('class="turn-body') - again.count('class="turns"') == 2
+    assert "<li>Assessing needs</li>" in again and SAFEGUARDING in again
+    # the first answer's own address shows the conversation as it was then
+    one = client.get(link.replace("turn=2", "turn=1").replace("q=and+for+assessing+needs%3F", "q=" + SAFEGUARDING))
+    assert asked == [] and 'id="turn-1"' in one.text and 'id="turn-2"' not in one.text
+
+
+def test_the_council_scope_is_a_chip_that_can_be_removed_without_javascript(client):
+    html = client.get("/ask", params={"q": SAFEGUARDING}).text
+    assert '<span class="chip">Blackpool Council</span>' in html
+    assert '<input type="hidden" name="clear_scope" value="1">' in html.split('class="scope-form"')[1]
+    assert '<button type="submit" class="chip-remove"' in html
+    cid = html.split('data-conversation-id="')[1].split('"')[0]
+    html = client.get("/ask", params={"q": "", "conversation_id": cid, "clear_scope": "1"}).text
+    assert "scope is removed" in html and '<span class="chip">' not in html
+    assert '<input type="hidden" name="clear_scope" value="1">' in html.split('id="ask-form"')[1]
+    html = client.get("/ask", params={"q": "What is the overall rating?", "conversation_id": cid,
+                                      "clear_scope": "1"}).text
+    latest = html.split('class="turn latest"')[1]
+    assert "keep to <strong>Blackpool Council</strong>" not in latest
+
+
+def test_home_page_offers_example_questions_from_the_records(client, service):
+    html = client.get("/").text
+    examples = re.findall(r'<a class="example" href="/ask\?q=[^"]+">([^<]+)</a>', html)
+    assert 3 <= len(examples) <= 6
+    short = [c["council"].replace(" County Council", "").replace(" Council", "") for c in service.councils()]
+    assert all(any(name in e for name in short) for e in examples)
+    assert any(e.startswith("Compare ") for e in examples)
+
+
+def _app_with_token(service, token="s3cret"):
+    return TestClient(create_app(service.settings.with_overrides(admin_token=token, watch_index=False),
+                                 service=service))
+
+
+def test_feedback_is_stored_and_readable_with_the_admin_token(service):
+    c = _app_with_token(service)
+    html = c.get("/ask", params={"q": SAFEGUARDING}).text
+    cid = html.split('data-conversation-id="')[1].split('"')[0]
+    assert '<form class="feedback-form" action="/feedback" method="post">' in html
+    r = c.post("/api/feedback", json={"conversation_id": cid, "turn": 1, "verdict": "wrong", "comment": "Not <this>"})
+    assert r.status_code == 200 and r.json()["question"] == SAFEGUARDING
+    r = c.post("/feedback", data={"conversation_id": cid, "turn": "1", "verdict": "helpful"})  # the no-JS form
+    assert r.status_code == 200 and "Thank you" in r.text and "Back to your answer" in r.text
+    assert c.get("/api/feedback").status_code == 401
+    assert c.get("/api/feedback", headers={"Authorization": "Bearer nope"}).status_code == 401
+    got = c.get("/api/feedback", headers={"Authorization": "Bearer s3cret"}).json()["feedback"]
+    assert [(f["verdict"], f["comment"], f["turn"]) for f in got[:2]] == [("helpful", "", 1), ("wrong", "Not <this>", 1)]
+
+
+@pytest.mark.parametrize("body,status,fragment", [
+    ({"conversation_id": "nope", "turn": 1, "verdict": "wrong"}, 404, "no answer 1"),
+    ({"conversation_id": "nope", "turn": 1, "verdict": "meh"}, 422, "verdict"),
+    ({"conversation_id": "nope", "turn": 0, "verdict": "wrong"}, 422, "turn"),
+    ({"conversation_id": "nope", "turn": 1, "verdict": "wrong", "comment": "x" * 2001}, 422, "comment"),
+    ({"turn": 1, "verdict": "wrong"}, 422, "conversation_id"),
+])
+def test_feedback_errors_say_what_to_change(client, body, status, fragment):
+    r = client.post("/api/feedback", json=body)
+    assert r.status_code == status and fragment in r.json()["detail"]
+
+
+@pytest.mark.parametrize("data,fragment", [({"conversation_id": "x", "turn": "one", "verdict": "wrong"}, "turn"),
+                                           ({"conversation_id": "x", "turn": "1"}, "helpful or wrong")])
+def test_feedback_form_errors_are_pages(client, data, fragment):
+    r = client.post("/feedback", data=data)
+    assert r.status_code == 422 and fragment in r.text and r.headers["content-type"].startswith("text/html")
+
+
+def test_feedback_list_is_not_there_without_a_token(client):
+    assert client.get("/api/feedback").status_code == 404
+
+
+# --- composed answers: rendered from the reply's fields (a hand-built reply, as the lead's fields land later) ---
+
+def _turn_html(turn: dict) -> str:
+    from rag.render import templates
+
+    macro = templates.env.get_template("_turn.html").module.turn_view
+    return str(macro(turn, 1, True))
+
+
+COMPOSED = {"question": "Compare Blackpool and Lancashire", "found": True, "message": "", "answer_source": None,
+            "fact": None, "citations": [], "council": None, "conversation_id": "c1", "mode": "hybrid"}
+
+
+def test_records_answer_is_plain_statements_with_sources_not_a_quote():
+    html = _turn_html(dict(COMPOSED, answer_kind="records", answer="**Blackpool** is rated Inadequate.",
+                           answer_plain="Blackpool is rated Inadequate.", records=[
+                               {"summary": "Blackpool Council: rated Inadequate.",
+                                "source": {"doc": BLACKPOOL, "title": "Blackpool report", "section": "Overall",
+                                           "start": 10, "end": 20, "text": "..."}}]))
+    assert "<blockquote" not in html and '<p class="statement">Blackpool is rated Inadequate.</p>' in html
+    assert "<li>Blackpool Council: rated Inadequate. " in html
+    assert f'href="{escape(passage_url(BLACKPOOL, 10, 20))}">Source<span class="visually-hidden">: Blackpool report' in html
+
+
+def test_table_answer_is_an_accessible_table():
+    table = {"caption": "Overall rating: Blackpool and Lancashire", "columns": ["Council", "Overall rating"],
+             "rows": [{"header": "Blackpool Council", "cells": [{"text": "Inadequate",
+                                                                 "source": {"doc": BLACKPOOL, "start": 1, "end": 9}}]},
+                      {"header": "Lancashire County Council", "cells": [{"text": "Requires improvement",
+                                                                         "source": None}]}]}
+    html = _turn_html(dict(COMPOSED, answer_kind="records", answer="Blackpool and Lancashire compared.", table=table))
+    assert '<caption id="turn-1-table">Overall rating: Blackpool and Lancashire</caption>' in html
+    assert '<th scope="col">Council</th><th scope="col">Overall rating</th>' in html
+    assert '<th scope="row">Blackpool Council</th>' in html and '<th scope="row">Lancashire County Council</th>' in html
+    assert f'<td><a href="{escape(passage_url(BLACKPOOL, 1, 9))}">Inadequate' in html
+    assert "<td>Requires improvement</td>" in html and "<blockquote" not in html
+
+
+def test_quotes_answer_quotes_each_passage_rendered():
+    html = _turn_html(dict(COMPOSED, answer_kind="quotes", answer="What the report says Blackpool does well.",
+                           quotes=[{"text": "### Strengths\n\n**Good** partnership [work](#)", "doc": BLACKPOOL,
+                                    "title": "Blackpool report", "section": "Partnerships", "start": 5, "end": 50,
+                                    "council": "Blackpool Council", "label": "Blackpool Council — Partnerships"}]))
+    assert '<figcaption>Blackpool Council — Partnerships</figcaption>' in html
+    assert "<h3>Strengths</h3>" in html and "<strong>Good</strong>" in html and "###" not in html and "](" not in html
+    assert f'href="{escape(passage_url(BLACKPOOL, 5, 50))}">View in report' in html
+
+
+def test_quote_answer_label_and_searched_for():
+    html = _turn_html(dict(COMPOSED, answer_kind="quote", answer="## Safeguarding\n\nScore: 1",
+                           answer_label="Blackpool Council — Safeguarding", searched_for="blackpool safeguarding"))
+    assert "Blackpool Council — Safeguarding: the report says:" in html
+    assert "Showing results for: <strong>blackpool safeguarding</strong>" in html
+    assert "<h3>Safeguarding</h3>" in html
+
+
+# --- councils, report pages, accessibility statement ---
+
+def test_councils_page_links_every_value_and_explains_indicative(client, service):
+    html = client.get("/councils").text
+    assert 'id="indicative"' in html and 'href="#indicative">indicative</a>' in html
+    assert "not stated" not in html.lower().replace("no score for each statement", "")
+    assert "across all nine areas" in html  # what the Lancashire article states, not "not stated"
+    for c in service.councils():
+        row = html.split(f'<a href="/councils/{c["slug"]}">')[1].split("</tr>")[0]
+        assert row.count('href="/documents/') >= 1, c["council"]
+    assert "##" not in html and "**" not in html
+
+
+def test_council_page_links_each_score_to_its_passage(client):
+    html = client.get("/councils/blackpool").text
+    assert html.count('<td data-label="Score"><a href="/documents/') == 9
+    assert "##" not in html
+
+
+def test_report_page_has_contents_from_the_section_tree(client):
+    html = client.get(f"/documents/{BLACKPOOL}").text
+    toc = html.split('<nav class="toc"')[1].split("</nav>")[0]
+    anchors = re.findall(r'<a href="#(s-[a-z0-9-]+)">', toc)
+    assert len(anchors) > 20 and len(set(anchors)) == len(anchors)
+    assert all(f'id="{a}"' in html for a in anchors)
+    assert 'id="back-to-answer"' in html
+
+
+def test_every_page_links_the_accessibility_statement(client):
+    for path in ("/", "/councils", "/documents", "/docs", "/nope"):
+        assert '<a href="/accessibility">Accessibility statement</a>' in client.get(path).text
+    html = client.get("/accessibility").text
+    assert "WCAG" in html and "2.2" in html and "Known gaps" in html and "Reporting a problem" in html

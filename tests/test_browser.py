@@ -1,13 +1,16 @@
-"""End to end in a real headless Chromium: `rag serve` on a free port, a question typed and sent with Enter,
-a citation followed into its report and back, a follow-up; axe-core finds no violations; screenshots at
-desktop and phone widths go to artifacts/.
+"""End to end in a real headless Chromium: `rag serve` on a free port, a conversation had as a person would
+(ask, follow a citation into its report and back, follow up, fold and unfold, copy the link and open it, Back,
+remove the council scope, send feedback); axe-core finds no violations on each page and state at 1280 px,
+390 px and 200 % zoom, and no raw Markdown marks show; screenshots go to artifacts/.
 
 Needs Debian's chromium (/usr/bin/chromium), the playwright package and axe-core installed with npm
 (`make axe`). Without them the test is skipped, unless REQUIRE_BROWSER=1 (as in CI), when it fails.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,6 +70,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+ADMIN_TOKEN = "browser-test-token"
+
+
 @pytest.fixture(scope="module")
 def server(built_index, browser, tmp_path_factory):
     """`rag serve` on the session's index; its URL once /healthz answers."""
@@ -75,7 +81,8 @@ def server(built_index, browser, tmp_path_factory):
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                                  "--index-dir", str(built_index.index_dir), "-q"],
-                                cwd=PROJECT_ROOT, env=rag_env(), stdout=out, stderr=subprocess.STDOUT)
+                                cwd=PROJECT_ROOT, env=dict(rag_env(), RAG_ADMIN_TOKEN=ADMIN_TOKEN),
+                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -115,29 +122,49 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
-def cited_marks(page, turn: int) -> list[list[str]]:
-    """The highlighted words of each citation of a turn."""
-    return page.eval_on_selector_all(f"#turn-{turn} .passage",
-                                     "els => els.map(e => [...e.querySelectorAll('mark')].map(m => m.textContent))")
+RAW_MARKS = ("##", "**", "---", "](")
+
+
+def raw_marks(page, selector: str = "main") -> list[str]:
+    """Markdown marks left in the text of the page's `selector` (hidden text included: folded passages too)."""
+    text = page.eval_on_selector(selector, "e => e.textContent")
+    return [m for m in RAW_MARKS if m in text]
+
+
+def check_page(page, name: str) -> None:
+    """axe-core finds nothing, nothing scrolls sideways, no raw Markdown shows; a screenshot for the record."""
+    assert axe_violations(page) == [], name
+    assert no_horizontal_scroll(page), name
+    assert raw_marks(page) == [], name
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+
+def feedback_list(server: str) -> list[dict]:
+    request = urllib.request.Request(server + "/api/feedback", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read())["feedback"]
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
-def test_ask_follow_a_citation_and_ask_a_follow_up(browser, server, width, height):
+def test_a_conversation_in_the_browser(browser, server, width, height):
+    """Ask, follow a citation and come back, follow up, fold and unfold, copy the link and open it, Back,
+    remove the council scope, send feedback: each step's outcome checked, axe-core on each state."""
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
     # No bypass_csp: the page's own script must work under its real Content-Security-Policy (a violation
     # is a console error, and there must be none).
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
         page.goto(server + "/")
-        assert axe_violations(page) == []
-        assert no_horizontal_scroll(page)
-        page.screenshot(path=ARTIFACTS / f"home-{width}.png", full_page=True)
+        expect(page.locator("a.example").first).to_be_visible()
+        check_page(page, f"home-{width}")
+        page.screenshot(path=ARTIFACTS / f"home-{width}-full.png", full_page=True)
 
         # Keyboard only: the skip link comes first, then the question box.
         page.keyboard.press("Tab")
@@ -152,27 +179,29 @@ def test_ask_follow_a_citation_and_ask_a_follow_up(browser, server, width, heigh
         turn = page.locator("#turn-1")
         expect(turn.locator(".citation").first).to_be_visible()
         assert page.evaluate("() => window.notReloaded === true"), "the answer should arrive without a reload"
-        expect(page.locator("#status")).to_contain_text("Answer added")
+        expect(page.locator("#status")).to_contain_text("Answer added above")
         expect(turn.locator(".question")).to_be_focused()
+        expect(page).to_have_url(re.compile(r"/ask\?q=What\+score.*&conversation_id=[\w-]+&turn=1$"))
         assert 1 <= turn.locator(".citation").count() <= 5
         safeguarding = turn.locator(".citation").filter(has=page.locator(".breadcrumb li", has_text="Safeguarding")).first
         expect(safeguarding).to_be_visible()
-        expect(turn.locator("blockquote.quote")).not_to_be_empty()
+        expect(turn.locator("blockquote.quote")).to_contain_text("Score: 1")
+        expect(turn.locator("blockquote.quote h3")).to_have_text("Safeguarding")  # rendered, not "## Safeguarding"
         conversation_id = page.input_value("input[name=conversation_id]")
         assert len(conversation_id) > 10
-
-        # The browser marks the same words the server does (the no-JavaScript page).
-        js_marks = cited_marks(page, 1)
-        assert any(js_marks)
-        server_page = context.new_page()
-        server_page.goto(server + "/ask?" + urllib.parse.urlencode({"q": QUESTION}))
-        assert cited_marks(server_page, 1) == js_marks
-        server_page.close()
-
-        assert axe_violations(page) == []
-        assert no_horizontal_scroll(page)
+        # the scope of the conversation, as a chip by the question box
+        expect(page.locator("#scope .chip")).to_have_text("Blackpool Council")
+        # citations folded to their first line; "show passage" unfolds one
+        passage = safeguarding.locator(".passage-text")
+        expect(passage).to_be_hidden()
+        safeguarding.locator("details.passage > summary").click()
+        expect(passage).to_be_visible()
+        assert passage.locator("mark").count() >= 1
+        # "Ask another question" goes back to the box
+        turn.locator("a.new-question").click()
+        expect(page.locator("#q")).to_be_focused()
         turn.evaluate("e => e.scrollIntoView()")
-        page.screenshot(path=ARTIFACTS / f"answer-{width}.png")
+        check_page(page, f"answer-{width}")
 
         # "View in report": the document, scrolled to the cited passage, which is highlighted.
         link = safeguarding.locator("a.view")
@@ -184,29 +213,82 @@ def test_ask_follow_a_citation_and_ask_a_follow_up(browser, server, width, heigh
         expect(cited).to_be_in_viewport()
         expect(cited).to_contain_text("Safeguarding")
         assert cited.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
-        page.screenshot(path=ARTIFACTS / f"document-{width}.png")
-        assert axe_violations(page) == []
-        assert no_horizontal_scroll(page)
-
-        # Back to the conversation: it is still there, and a follow-up is appended as a new turn.
-        page.go_back()
+        expect(page.locator("nav.toc a").first).to_be_attached()
+        check_page(page, f"document-{width}")
+        # "Back to your answer" shows the conversation again, from the server (no question asked again)
+        back = page.locator("#back-to-answer")
+        expect(back).to_be_visible()
+        back.click()
+        page.wait_for_url("**/ask?**turn=1")
         expect(page.locator("#turn-1 .citation").first).to_be_visible()
+        expect(page.locator(".turn")).to_have_count(1)
         assert page.input_value("input[name=conversation_id]") == conversation_id
+
+        # A follow-up: the newest turn last and open, the earlier one folded.
         page.locator("#q").fill(FOLLOW_UP)
         page.locator("#q").press("Enter")
         second = page.locator("#turn-2")
         expect(second.locator(".citation").first).to_be_visible()
         expect(page.locator(".turn")).to_have_count(2)
         expect(second.locator(".question")).to_contain_text(FOLLOW_UP)
+        expect(second.locator(".question")).to_be_focused()
         expect(second.locator(".breadcrumb li", has_text="Assessing needs").first).to_be_visible()
         expect(second.locator(".context")).to_contain_text("Blackpool")
+        expect(page).to_have_url(re.compile(r"&turn=2$"))
         assert page.input_value("input[name=conversation_id]") == conversation_id
-
-        assert axe_violations(page) == []
-        assert no_horizontal_scroll(page)
+        first_answer = page.locator("#turn-1 .answer")
+        expect(first_answer).to_be_hidden()
+        page.locator("#turn-1 .turn-body > summary").click()  # expand the earlier turn
+        expect(first_answer).to_be_visible()
+        page.locator("#turn-1 .turn-body > summary").click()  # and fold it again
+        expect(first_answer).to_be_hidden()
         second.evaluate("e => e.scrollIntoView()")
-        page.screenshot(path=ARTIFACTS / f"follow-up-{width}.png")
+        check_page(page, f"follow-up-{width}")
         page.screenshot(path=ARTIFACTS / f"conversation-{width}-full.png", full_page=True)
+
+        # Copy the link, open it in a new page: the same conversation.
+        page.locator("#copy-link").click()
+        expect(page.locator("#status")).to_contain_text("/ask?")
+        copied = re.search(r"(http://\S+)", page.locator("#status").inner_text()).group(1)
+        assert copied == page.url
+        other = context.new_page()
+        other.goto(copied)
+        expect(other.locator(".turn")).to_have_count(2)
+        assert other.locator(".question").all_inner_texts() == page.locator(".question").all_inner_texts()
+        other.close()
+
+        # Back: the conversation as it was at the first answer; Forward: both again.
+        page.go_back()
+        expect(page.locator(".turn")).to_have_count(1)
+        expect(page).to_have_url(re.compile(r"&turn=1$"))
+        page.go_forward()
+        expect(page.locator(".turn")).to_have_count(2)
+
+        # Feedback on the newest answer, stored on the server.
+        box = second.locator("details.feedback")
+        box.locator("summary").click()
+        box.get_by_label("Wrong").check()
+        box.get_by_label("Comment (optional)").fill(f"browser test at {width} px")
+        box.get_by_role("button", name="Send feedback").click()
+        expect(box.locator(".feedback-status")).to_contain_text("Thank you")
+        stored = [f for f in feedback_list(server) if f["comment"] == f"browser test at {width} px"]
+        assert [(f["verdict"], f["turn"], f["question"]) for f in stored] == [("wrong", 2, FOLLOW_UP)]
+
+        # Remove the council scope: the chip goes and the next question is not kept to Blackpool.
+        page.locator("#scope .chip-remove").click()
+        expect(page.locator("#scope")).to_have_count(0)
+        expect(page.locator("#status")).to_contain_text("scope is removed")
+        expect(page.locator("#q")).to_be_focused()
+        page.locator("#q").fill("Which councils were rated good?")
+        page.locator("#q").press("Enter")
+        latest = page.locator(".turn.latest")
+        expect(latest.locator(".question")).to_contain_text("Which councils were rated good?")
+        expect(latest.locator(".context", has_text="Blackpool")).to_have_count(0)
+        check_page(page, f"scope-removed-{width}")
+
+        for path in ("/councils", "/councils/blackpool", "/councils/lancashire", "/accessibility"):
+            page.goto(server + path)
+            check_page(page, f"{path.strip('/').replace('/', '-')}-{width}")
         assert errors == []
     finally:
         context.close()
@@ -226,14 +308,31 @@ def test_without_javascript_the_form_still_answers(browser, server):
         page.fill("#q", FOLLOW_UP)
         page.press("#q", "Enter")
         page.wait_for_url(f"**conversation_id={conversation_id}**")
-        assert page.locator("#turn-1 .breadcrumb li", has_text="Assessing needs").count() >= 1
-        assert "Blackpool" in page.inner_text("#turn-1 .context")
+        assert page.locator(".turn").count() == 2
+        assert page.locator("#turn-2 .breadcrumb li", has_text="Assessing needs").count() >= 1
+        assert "Blackpool" in page.inner_text("#turn-2 .context")
+        # the link to the answer shows the same conversation
+        page.click(".permalink a")
+        assert page.locator(".turn").count() == 2
+        # removing the scope without JavaScript: the chip's button sends the form
+        page.click("#scope .chip-remove")
+        assert "scope is removed" in page.inner_text("#conversation")
+        assert page.locator("#scope").count() == 0
+        # feedback without JavaScript: the form posts to /feedback
+        page.click("#turn-2 details.feedback summary")
+        page.check("#turn-2-helpful")
+        page.click("#turn-2 .feedback-form button")
+        assert "Thank you" in page.inner_text("h1")
+        page.click("text=Back to your answer")
+        assert page.locator(".turn").count() == 2
     finally:
         context.close()
 
 
-@pytest.mark.parametrize("path", ["/documents", "/docs", "/documents/no-such-report", "/ask?q=", "/councils",
-                                  "/councils/blackpool", "/councils/nottingham"])
+@pytest.mark.parametrize("path", ["/", "/documents", "/docs", "/documents/no-such-report", "/ask?q=", "/councils",
+                                  "/councils/blackpool", "/councils/nottingham", "/councils/lancashire",
+                                  "/accessibility",
+                                  "/documents/blackpool-council-local-authority-assessment-2025-08-06?start=4603&end=4633"])
 def test_other_pages_are_accessible_and_reflow_at_200_percent_zoom(browser, server, path):
     # 640 x 400 CSS pixels is what a 1280 x 800 window shows at 200 % zoom
     context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
@@ -242,6 +341,7 @@ def test_other_pages_are_accessible_and_reflow_at_200_percent_zoom(browser, serv
         page.goto(server + path)
         assert axe_violations(page) == []
         assert no_horizontal_scroll(page)
+        assert raw_marks(page) == []
     finally:
         context.close()
 
@@ -252,7 +352,11 @@ def test_answer_page_reflows_at_200_percent_zoom(browser, server):
     try:
         page.goto(server + "/ask?" + urllib.parse.urlencode({"q": QUESTION}))
         assert page.locator("#turn-1 .citation").count() >= 1
+        page.locator("#turn-1 details.passage > summary").first.click()
+        assert axe_violations(page) == []
         assert no_horizontal_scroll(page)
+        assert raw_marks(page) == []
+        page.screenshot(path=ARTIFACTS / "answer-200-percent.png")
         page.goto(server + page.locator("#turn-1 a.view").first.get_attribute("href"))
         assert no_horizontal_scroll(page)
     finally:

@@ -15,7 +15,8 @@ from rag.app import create_app
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
 OPERATIONS = ["GET /healthz", "GET /api/search", "POST /api/ask", "GET /api/documents",
-              "GET /api/documents/{doc_id}", "GET /api/councils", "GET /api/councils/{slug}"]
+              "GET /api/documents/{doc_id}", "GET /api/councils", "GET /api/councils/{slug}",
+              "POST /api/feedback", "GET /api/feedback"]
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from ..config import Settings
 from ..errors import NotFound
+from ..feedback import FeedbackStore
 from ..service import Service
-from . import errors, get_service, get_settings
+from . import errors, get_feedback, get_service, get_settings, require_admin
 
 router = APIRouter()
 
@@ -30,3 +31,11 @@ def admin_reload(authorization: str = Header(""), service: Service = Depends(get
         return JSONResponse({"detail": "Send the admin token as: Authorization: Bearer <RAG_ADMIN_TOKEN>"},
                             status_code=401)
     return {"reloaded": service.reload_if_changed(), "build": service.index.path.name}
+
+
+@router.get("/api/feedback", tags=["api"], responses=errors(401, 404))
+def api_feedback_list(authorization: str = Header(""), limit: int = Query(500, ge=1, le=5000),
+                      settings: Settings = Depends(get_settings), store: FeedbackStore = Depends(get_feedback)):
+    """The feedback people gave on answers, newest first (needs Authorization: Bearer <RAG_ADMIN_TOKEN>)."""
+    require_admin(authorization, settings, "feedback list")
+    return {"feedback": store.feedback(limit)}

@@ -1,14 +1,22 @@
-"""Asking: the chat page (/ and /ask) beside POST /api/ask, and GET /api/search."""
+"""Asking: the chat page (/ and /ask) beside POST /api/ask, feedback on an answer (/feedback beside
+POST /api/feedback), and GET /api/search.
+
+The page is rendered by the server only: /ask renders the conversation with web/templates/_turn.html, and
+with `fragment=1` just the conversation's part of the page, which web/static/app.js fetches and inserts.
+"""
 from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import RagError
-from ..render import page
+from ..errors import BadRequest, RagError
+from ..feedback import MAX_COMMENT_CHARS, VERDICTS, FeedbackStore
+from ..render import page, templates
 from ..service import MAX_K, MAX_QUESTION_CHARS, Service
-from . import errors, get_service
+from . import errors, get_feedback, get_service
 
 router = APIRouter()
 
@@ -60,26 +68,133 @@ def api_search(q: str = Query("", description="the question"),
 def api_ask(body: AskBody, service: Service = Depends(get_service)):
     """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
     Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
-    return JSONResponse(service.ask(body.question, conversation_id=body.conversation_id, council=body.council,
-                                    doc=body.doc, clear_scope=body.clear_scope))
+    return JSONResponse(_ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope))
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"conversation_id": "the id from the answer", "turn": 1, "verdict": "wrong", "comment": "It quotes Lancashire"}]})
+
+    conversation_id: str = Field(max_length=200, description="the answer's conversation_id")
+    turn: int = Field(ge=1, le=10_000, description="which answer of the conversation: 1 for the first")
+    verdict: str = Field(description=" or ".join(VERDICTS))
+    comment: str = Field("", max_length=MAX_COMMENT_CHARS, description="optional: what was wrong or helpful")
+
+
+@router.post("/api/feedback", tags=["api"], responses=errors(404))
+def api_feedback(body: FeedbackBody, store: FeedbackStore = Depends(get_feedback)):
+    """Say an answer was helpful or wrong (with an optional comment); the operator reads it at GET /api/feedback."""
+    return store.add_feedback(body.conversation_id, body.turn, body.verdict, body.comment)
+
+
+def _ask(service: Service, q: str, conversation_id: str | None, council: str | None, doc: str | None,
+         clear_scope: bool) -> dict:
+    return service.ask(q, conversation_id=conversation_id or None, council=council or None, doc=doc or None,
+                       clear_scope=clear_scope)
+
+
+def examples(service: Service) -> list[str]:
+    """A few questions a first visit can try, made from what the loaded records cover: a council's score
+    for a quality statement, another's overall rating, a comparison, what an assessed council must improve."""
+    councils = service.councils()
+    short = {c["council"]: c["council"].replace(" County Council", "").replace(" Council", "") for c in councils}
+    out = []
+    scored = [c for c in councils if c["scores"]]
+    if scored:
+        c = scored[0]
+        out.append(f"What score did {short[c['council']]} get for {next(iter(c['scores'])).lower()}?")
+    rated = [c for c in councils if c["rating"]]
+    other = [c for c in rated if not scored or c["council"] != scored[0]["council"]]
+    if other:
+        out.append(f"What is {short[other[0]['council']]}'s overall rating?")
+    if len(rated) >= 2:
+        a, b = (scored[0] if scored else rated[0]), (other[0] if other else rated[1])
+        if a["council"] != b["council"]:
+            out.append(f"Compare {short[a['council']]} and {short[b['council']]}")
+    assessed = [d["councils"][0] for d in service.documents() if d["kind"] == "assessment" and d["councils"]]
+    if assessed:
+        out.append(f"What does {short.get(assessed[0], assessed[0])} need to improve?")
+    return out
 
 
 # --- HTML ---
 
+def _permalink(turn: dict, n: int, council: str | None, doc: str | None) -> str:
+    params = {"q": turn["question"], "conversation_id": turn["conversation_id"], "turn": n}
+    params.update({k: v for k, v in (("council", council), ("doc", doc)) if v})
+    return "/ask?" + urlencode(params)
+
+
+def _scope(turn: dict | None) -> list[str]:
+    """The councils the conversation keeps to after this turn."""
+    if not turn:
+        return []
+    scope = turn.get("scope")
+    if isinstance(scope, dict):
+        return list(scope.get("councils") or [])
+    return [turn["council"]] if turn.get("council") else []
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, service: Service = Depends(get_service)):
-    return page(request, "ask.html", turn=None, form={}, **filters(service))
+    return page(request, "ask.html", turns=[], form={}, examples=examples(service), **filters(service))
 
 
 @router.get("/ask", response_class=HTMLResponse, include_in_schema=False)
 def ask(request: Request, q: str = "", conversation_id: str | None = None, council: str | None = None,
-        doc: str | None = None, clear_scope: bool = False, service: Service = Depends(get_service)):
+        doc: str | None = None, clear_scope: str = "", turn: int | None = Query(None, ge=1),
+        fragment: bool = False, service: Service = Depends(get_service),
+        store: FeedbackStore = Depends(get_feedback)):
+    """The conversation with the answer to `q`. With `turn`, the address of an answer already given (a
+    copied link, Back, a reload): its turns are shown again without asking again, while they are kept."""
     form = {"q": q, "conversation_id": conversation_id or "", "council": council or "", "doc": doc or ""}
+    clear = clear_scope.lower() in ("1", "true", "on", "yes")
+    shown = store.turns(conversation_id, upto=turn) if conversation_id and turn else []
+    notice = None
+    if shown and shown[-1][0] == turn and shown[-1][1]["question"] == q.strip():
+        pass  # an answer already given
+    elif clear and not q.strip() and conversation_id:
+        # "remove the council scope" pressed without JavaScript: the next question leaves it
+        shown = store.turns(conversation_id)
+        form["clear_scope"] = True
+        notice = "The council scope is removed: your next question searches all councils."
+    else:
+        try:
+            reply = _ask(service, q, conversation_id, council, doc, clear)
+        except RagError as exc:
+            if fragment:
+                raise
+            return page(request, "ask.html", status_code=exc.status_code, turns=store.turns(conversation_id),
+                        form=form, error=str(exc), **filters(service))
+        store.add_turn(reply["conversation_id"], reply)
+        shown = store.turns(reply["conversation_id"])
+    last_n, last = shown[-1] if shown else (0, None)
+    form.update(q="", conversation_id=last["conversation_id"] if last else form["conversation_id"])
+    context = {"turns": shown, "form": form, "notice": notice, "scope": [] if notice else _scope(last),
+               "permalink": _permalink(last, last_n, council, doc) if last else None}
+    if fragment:
+        return templates.TemplateResponse(request, "_conversation.html", context)
+    return page(request, "ask.html", **context, **filters(service))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An HTML form's fields (application/x-www-form-urlencoded), the last value of each."""
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+@router.post("/feedback", response_class=HTMLResponse, include_in_schema=False)
+async def feedback(request: Request, store: FeedbackStore = Depends(get_feedback)):
+    """The feedback form of an answer, sent without JavaScript: the same as POST /api/feedback."""
+    fields = await _form(request)
     try:
-        turn = service.ask(q, conversation_id=conversation_id or None, council=council or None, doc=doc or None,
-                           clear_scope=clear_scope)
-    except RagError as exc:
-        return page(request, "ask.html", status_code=exc.status_code, turn=None, form=form, error=str(exc),
-                    **filters(service))
-    form.update(q="", conversation_id=turn["conversation_id"])
-    return page(request, "ask.html", turn=turn, form=form, **filters(service))
+        n = int(fields.get("turn", ""))
+    except ValueError:
+        raise BadRequest("turn must be the number of the answer (1 for the first).") from None
+    if "verdict" not in fields:
+        raise BadRequest("Choose whether the answer was helpful or wrong, then send the feedback.")
+    saved = store.add_feedback(fields.get("conversation_id", ""), n, fields["verdict"], fields.get("comment", ""))
+    back = "/ask?" + urlencode({"q": saved["question"], "conversation_id": saved["conversation_id"], "turn": n})
+    return page(request, "feedback.html", saved=saved, back=back)
+
+

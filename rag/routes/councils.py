@@ -29,13 +29,20 @@ def api_council(slug: str, service: Service = Depends(get_service)):
 
 # --- HTML ---
 
+def _score_words() -> dict:
+    return {n: m.split(":")[0] for n, m in cqc.SCORE_MEANINGS.items()}
+
+
 @router.get("/councils", response_class=HTMLResponse, include_in_schema=False)
 def councils(request: Request, service: Service = Depends(get_service)):
-    return page(request, "councils.html", councils=service.councils(), statements=cqc.QUALITY_STATEMENTS,
-                score_meanings=cqc.SCORE_MEANINGS,
-                score_words={n: m.split(":")[0] for n, m in cqc.SCORE_MEANINGS.items()})
+    # each council's full record, so that every value on the page links to the passage stating it
+    records = [service.council(c["slug"]) for c in service.councils()]
+    scored = [r for r in records if r["statements"]]
+    pilot = next((r["rating_source"] for r in records if r["indicative"] and r["rating_source"]), None)
+    return page(request, "councils.html", councils=records, scored=scored, statements=cqc.QUALITY_STATEMENTS,
+                score_meanings=cqc.SCORE_MEANINGS, score_words=_score_words(), pilot=pilot)
 
 
 @router.get("/councils/{slug}", response_class=HTMLResponse, include_in_schema=False)
 def council(request: Request, slug: str, service: Service = Depends(get_service)):
-    return page(request, "council.html", c=service.council(slug))
+    return page(request, "council.html", c=service.council(slug), score_words=_score_words())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from ..render import cited_range, page, passage_anchor, render_document
+from ..render import cited_range, contents, page, passage_anchor, render_document
 from ..service import Service
 from . import errors, get_service
 
@@ -43,5 +43,9 @@ def document(request: Request, doc_id: str, start: int | None = None, end: int |
              service: Service = Depends(get_service)):
     doc = service.document(doc_id)
     cited = cited_range(doc, start, end)
-    body = render_document(doc["text"], *(cited or (None, None)))
-    return page(request, "document.html", doc=doc, body=body, anchor=passage_anchor(*cited) if cited else None)
+    outline: list = []
+    body = render_document(doc["text"], *(cited or (None, None)), outline=outline)
+    source_url = next((doc.get(k) for k in ("url", "source_url", "source") if str(doc.get(k) or "").startswith(
+        ("https://", "http://"))), None)
+    return page(request, "document.html", doc=doc, body=body, anchor=passage_anchor(*cited) if cited else None,
+                toc=contents(outline), source_url=source_url)

@@ -1,4 +1,5 @@
-"""Pages about the service itself: /docs (the API, from the OpenAPI schema beside it at /openapi.json)."""
+"""Pages about the service itself: /docs (the API, from the OpenAPI schema beside it at /openapi.json) and
+/accessibility (the accessibility statement)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -12,3 +13,9 @@ router = APIRouter()
 @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
 def docs(request: Request):
     return page(request, "api.html", schema=request.app.openapi())
+
+
+@router.get("/accessibility", response_class=HTMLResponse, include_in_schema=False)
+def accessibility(request: Request):
+    """The accessibility statement: the standard the site meets, how it is tested, known gaps, reporting."""
+    return page(request, "accessibility.html")

@@ -1,6 +1,6 @@
-/* The chat page without reloads: the form posts to /api/ask and the answer is appended as a new turn.
-   Without JavaScript the same form does GET /ask and the server renders the turn (web/templates/_turn.html,
-   which this file mirrors). Text is only ever set with textContent: nothing from the server becomes HTML. */
+/* The chat page without reloads. The server renders every turn (web/templates/_turn.html): this script
+   only fetches the conversation's part of the page (/ask?...&fragment=1, the same route the no-JavaScript
+   form loads) and inserts it, keeps the address on the conversation, and sends feedback. */
 (function () {
   "use strict";
 
@@ -11,134 +11,46 @@
     return;
   }
 
+  /* The report page: remember nothing, but offer "back to your answer" when we came from one. */
+  var back = document.getElementById("back-to-answer");
+  if (back && document.referrer) {
+    try {
+      var from = new URL(document.referrer);
+      if (from.origin === location.origin && /^\/ask$/.test(from.pathname)) {
+        back.href = from.pathname + from.search;
+        back.hidden = false;
+      }
+    } catch (e) { /* an unreadable referrer: no link */ }
+  }
+
+  /* The report's table of contents starts closed on a narrow screen, where it would fill it. */
+  var toc = document.getElementById("toc-box");
+  if (toc && window.matchMedia && window.matchMedia("(max-width: 40em)").matches) toc.open = false;
+
   var form = document.getElementById("ask-form");
-  if (!form || !window.fetch || !window.history) return;
+  if (!form || !window.fetch || !window.history || !window.DOMParser) return;
   var input = form.elements.q;
   var conversationField = form.elements.conversation_id;
+  var clearScopeField = form.elements.clear_scope;
   var conversation = document.getElementById("conversation");
   var status = document.getElementById("status");
   var errorBox = document.getElementById("q-error");
-  var button = form.querySelector("button[type=submit]");
+  var button = document.getElementById("ask-button");
+  var progress = document.getElementById("progress");
   var newConversation = document.getElementById("new-conversation");
-  var stopwords = new Set((form.getAttribute("data-stopwords") || "").split(" "));
+  var copyLink = document.getElementById("copy-link");
+  var label = form.querySelector("label[for=q]");
+  var initial = conversation.querySelector(".turns");
+  copyLink.hidden = !(initial && initial.getAttribute("data-permalink"));
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    });
-    return node;
-  }
-
-  /* The same rule as rag/app.py highlight(): question words (2+ characters, no stop words); a text word
-     matches one it equals or, for terms over 4 letters, shares the term's first max(4, len-3) letters with. */
-  var WORD = /[A-Za-z0-9]+/g;
-  function terms(question) {
-    var out = [];
-    (question.toLowerCase().match(WORD) || []).forEach(function (w) {
-      if (w.length >= 2 && !stopwords.has(w) && out.indexOf(w) < 0) out.push(w);
-    });
-    return out;
-  }
-  function matches(word, ts) {
-    word = word.toLowerCase();
-    return ts.some(function (t) {
-      return word === t || (t.length > 4 && word.indexOf(t.slice(0, Math.max(4, t.length - 3))) === 0);
-    });
-  }
-  function highlighted(node, text, question) {
-    var ts = terms(question), pos = 0, m;
-    WORD.lastIndex = 0;
-    while ((m = WORD.exec(text)) !== null) {
-      if (matches(m[0], ts)) {
-        node.appendChild(document.createTextNode(text.slice(pos, m.index)));
-        node.appendChild(el("mark", { text: m[0] }));
-        pos = m.index + m[0].length;
-      }
-    }
-    node.appendChild(document.createTextNode(text.slice(pos)));
-    return node;
-  }
-
-  /* Verbatim text as <p> paragraphs, split at blank lines, as rag/app.py paragraphs() does. */
-  function paragraphs(node, text, question) {
-    text.replace(/^\n+|\n+$/g, "").split(/\n[ \t]*\n\s*/).forEach(function (part) {
-      if (part.trim()) node.appendChild(highlighted(el("p"), part, question || ""));
-    });
-    return node;
-  }
-
-  function passageUrl(doc, start, end) {
-    return "/documents/" + encodeURIComponent(doc) + "?start=" + start + "&end=" + end + "#p-" + start + "-" + end;
-  }
-
-  function turnView(turn, n) {
-    var id = "turn-" + n;
-    var article = el("article", { "class": "turn", id: id, "aria-labelledby": id + "-q" }, [
-      el("h2", { "class": "question", id: id + "-q", tabindex: "-1" },
-        [el("span", { "class": "visually-hidden", text: "Question: " }), turn.question])
-    ]);
-    var cites = turn.citations || [];
-    if (turn.found) {
-      var answer = el("div", { "class": "answer" }, [
-        el("p", { "class": "answer-label", text: "The reports say:" }),
-        paragraphs(el("blockquote", { "class": "quote" }), turn.answer)
-      ]);
-      if (turn.fact) {
-        answer.appendChild(el("p", { "class": "fact" }, [el("span", { "class": "fact-label", text: "From the ratings record:" }),
-          " " + turn.fact.summary + " ", el("a", { href: "/councils", text: "All councils' ratings and scores" })]));
-      }
-      var src = turn.answer_source;
-      if (src) {
-        var p = el("p", { "class": "answer-source" });
-        if (src.citation !== null && src.citation < cites.length) {
-          var c = cites[src.citation];
-          p.append("Quoted from ", el("a", { href: "#" + id + "-c" + (src.citation + 1), text: "citation " + (src.citation + 1) }),
-            ": " + c.title + (c.section ? ", " + c.section : "") + ". ");
-        }
-        p.append(el("a", { href: passageUrl(src.doc, src.start, src.end), text: "View the answer in its report" }));
-        answer.appendChild(p);
-      }
-      article.appendChild(answer);
-    } else {
-      article.appendChild(el("div", { "class": "answer not-found" }, [
-        turn.message ? el("p", { "class": "answer-label" }, [el("strong", { text: turn.message })])
-          : el("p", { "class": "answer-label" }, [el("strong", { text: "The reports don't answer that." }),
-              cites.length ? " These passages may be related." : " No passage matched the question."])
-      ]));
-    }
-    if (turn.council) {
-      article.appendChild(el("p", { "class": "context" },
-        ["Follow-up questions keep to ", el("strong", { text: turn.council }), "."]));
-    }
-    if (cites.length) {
-      article.appendChild(el("h3", { "class": "citations-heading", text: turn.found ? "Citations" : "Possibly related" }));
-      var list = el("ol", { "class": "citations" });
-      cites.forEach(function (c, i) {
-        var item = el("li", { "class": "citation", id: id + "-c" + (i + 1) }, [el("p", { "class": "doc-title", text: c.title })]);
-        if (c.councils && c.councils.length) item.appendChild(el("p", { "class": "councils", text: c.councils.join(", ") }));
-        if (c.section_path && c.section_path.length) {
-          item.appendChild(el("ol", { "class": "breadcrumb", "aria-label": "Section" },
-            c.section_path.map(function (part) { return el("li", { text: part }); })));
-        }
-        item.appendChild(paragraphs(el("div", { "class": "passage" }), c.text, turn.question));
-        item.appendChild(el("p", {}, [el("a", { "class": "view", href: passageUrl(c.doc, c.start, c.end) }, [
-          "View in report", el("span", { "class": "visually-hidden", text: ": " + c.title + (c.section ? ", " + c.section : "") })
-        ])]));
-        list.appendChild(item);
-      });
-      article.appendChild(list);
-    }
-    return article;
-  }
+  function parse(html) { return new DOMParser().parseFromString(html, "text/html"); }
 
   function showError(message) {
     errorBox.textContent = "";
-    errorBox.append(el("span", { "class": "visually-hidden", text: "Error: " }), message);
+    var prefix = document.createElement("span");
+    prefix.className = "visually-hidden";
+    prefix.textContent = "Error: ";
+    errorBox.append(prefix, message);
     errorBox.hidden = false;
     input.setAttribute("aria-invalid", "true");
     status.textContent = "";
@@ -149,26 +61,65 @@
     errorBox.textContent = "";
     input.removeAttribute("aria-invalid");
   }
-
-  /* The turns added here live in this page's history entry, so leaving for a report and coming back
-     shows the whole conversation again, and a follow-up still carries its conversation id. */
-  var turns = [];
-  function remember() {
-    history.replaceState({ conversation_id: conversationField.value, turns: turns }, "");
-  }
-  function append(turn) {
-    var n = conversation.querySelectorAll(".turn").length + 1;
-    var view = turnView(turn, n);
-    conversation.appendChild(view);
-    return view;
-  }
-  if (history.state && Array.isArray(history.state.turns)) {
-    turns = history.state.turns;
-    turns.forEach(append);
-    if (history.state.conversation_id) conversationField.value = history.state.conversation_id;
+  function busy(on) {
+    button.disabled = on;
+    progress.hidden = !on;
+    conversation.setAttribute("aria-busy", on ? "true" : "false");
   }
 
-  newConversation.addEventListener("click", function () { history.replaceState(null, ""); });
+  /* Fetch the conversation's part of the page at `url` and put it in place; the inserted .turns element. */
+  function load(url) {
+    var sep = url.indexOf("?") < 0 ? "?" : "&";
+    return fetch(url + sep + "fragment=1", { headers: { "Accept": "text/html" } }).then(function (response) {
+      return response.text().then(function (html) {
+        if (!response.ok) {
+          var message = parse(html).querySelector(".error-message");
+          throw new Error(message ? message.textContent.trim()
+                                  : "The service could not answer (status " + response.status + "). Please try again.");
+        }
+        var turns = parse(html).getElementById("turns");
+        conversation.replaceChildren(document.importNode(turns, true));
+        var id = turns.getAttribute("data-conversation-id") || "";
+        conversationField.value = id;
+        newConversation.hidden = !id;
+        copyLink.hidden = !turns.getAttribute("data-permalink");
+        label.textContent = Number(turns.getAttribute("data-count")) ? "Ask a follow-up question" : "Your question";
+        return conversation.querySelector(".turns");
+      });
+    });
+  }
+
+  function ask(question) {
+    var params = new URLSearchParams({ q: question });
+    if (conversationField.value) params.set("conversation_id", conversationField.value);
+    if (clearScopeField.value) params.set("clear_scope", "1");
+    ["council", "doc"].forEach(function (name) {
+      if (form.elements[name].value) params.set(name, form.elements[name].value);
+    });
+    clearError();
+    busy(true);
+    status.textContent = "Searching the reports…";
+    load("/ask?" + params.toString()).then(function (turns) {
+      clearScopeField.value = "";
+      input.value = "";
+      var permalink = turns.getAttribute("data-permalink");
+      if (permalink) {
+        history.pushState({ permalink: permalink }, "", permalink);
+        shown = location.pathname + location.search;
+      }
+      var latest = turns.querySelector(".turn.latest");
+      var found = latest && !latest.querySelector(".not-found");
+      var n = latest ? latest.querySelectorAll(".citation").length : 0;
+      status.textContent = (found ? "Answer added above the question box" : "The reports don't answer that") +
+        (n ? ", with " + n + (found ? " citations." : " possibly related passages.") : ".");
+      if (latest) {
+        document.title = latest.querySelector(".question").textContent.replace(/^Question \d+: /, "") + " – CQC assessments";
+        latest.querySelector(".question").focus();
+      }
+    }).catch(function (err) {
+      showError(err.message || "The service could not be reached. Please try again.");
+    }).then(function () { busy(false); });
+  }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -177,35 +128,72 @@
       showError("The question is empty: type a question, e.g. 'What score did Blackpool get for safeguarding?'");
       return;
     }
-    clearError();
-    button.disabled = true;
-    status.textContent = "Searching the reports…";
-    var body = { question: question, conversation_id: conversationField.value || null,
-                 council: form.elements.council.value || null, doc: form.elements.doc.value || null };
-    fetch("/api/ask", { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
-                        body: JSON.stringify(body) })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) throw new Error(data.detail || "The service could not answer (status " + response.status + "). Please try again.");
-          return data;
-        });
-      })
-      .then(function (turn) {
-        conversationField.value = turn.conversation_id;
-        turns.push(turn);
-        remember();
-        var view = append(turn);
-        input.value = "";
-        newConversation.hidden = false;
-        form.querySelector("label[for=q]").textContent = "Ask a follow-up question";
-        var n = (turn.citations || []).length;
-        status.textContent = (turn.found ? "Answer added below" : "The reports don't answer that") +
-          (n ? ", with " + n + (turn.found ? " citations." : " possibly related passages.") : ".");
-        view.querySelector(".question").focus();
-      })
-      .catch(function (err) {
-        showError(err.message || "The service could not be reached. Please try again.");
-      })
-      .then(function () { button.disabled = false; });
+    ask(question);
   });
+
+  /* Clicks inside the conversation: remove the council scope, "ask another question", examples. */
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("a, button") : null;
+    if (!target) return;
+    if (target.classList.contains("chip-remove")) {
+      event.preventDefault();
+      clearScopeField.value = "1";
+      var scope = document.getElementById("scope");
+      if (scope) scope.remove();
+      status.textContent = "The council scope is removed: your next question searches all councils.";
+      input.focus();
+    } else if (target.classList.contains("new-question")) {
+      event.preventDefault();
+      input.focus();
+    } else if (target.classList.contains("example")) {
+      event.preventDefault();
+      input.value = target.textContent;
+      ask(target.textContent);
+    }
+  });
+
+  /* The answer's address: copy it, and let Back and Forward move through the conversation. */
+  copyLink.addEventListener("click", function () {
+    var turns = conversation.querySelector(".turns");
+    var url = new URL(turns.getAttribute("data-permalink"), location.href).href;
+    var done = function () { status.textContent = "Link copied: " + url; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).then(done, function () {
+        status.textContent = "Copy this link: " + url;
+      });
+    } else {
+      status.textContent = "Copy this link: " + url;
+    }
+  });
+  var shown = location.pathname + location.search;  /* the address whose conversation is on the page */
+  window.addEventListener("popstate", function () {
+    if (location.pathname + location.search === shown) return;  // only the #fragment changed (a skip link)
+    shown = location.pathname + location.search;
+    if (!/^\/ask$/.test(location.pathname)) { location.reload(); return; }
+    busy(true);
+    load(location.pathname + location.search).then(function () {
+      status.textContent = "Showing the conversation as it was at this answer.";
+    }).catch(function (err) { showError(err.message); }).then(function () { busy(false); });
+  });
+
+  /* Feedback: sent as JSON, the form replaced by what was recorded. */
+  document.addEventListener("submit", function (event) {
+    var f = event.target;
+    if (!f.classList || !f.classList.contains("feedback-form")) return;
+    event.preventDefault();
+    var verdict = f.querySelector("input[name=verdict]:checked");
+    var line = f.querySelector(".feedback-status");
+    if (!verdict) { line.textContent = "Choose helpful or wrong first."; return; }
+    fetch("/api/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ conversation_id: f.elements.conversation_id.value, turn: Number(f.elements.turn.value),
+                             verdict: verdict.value, comment: f.elements.comment.value })
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw new Error(data.detail || "The feedback could not be sent (status " + response.status + ").");
+        line.textContent = "Thank you: your feedback (" + data.verdict + ") is recorded.";
+        f.querySelector("button[type=submit]").disabled = true;
+      });
+    }).catch(function (err) { line.textContent = err.message; });
+  }, true);
 })();
