@@ -488,6 +488,7 @@ def test_records_answer_is_plain_statements_with_sources_not_a_quote():
                                 "source": {"doc": BLACKPOOL, "title": "Blackpool report", "section": "Overall",
                                            "start": 10, "end": 20, "text": "..."}}]))
     assert "<blockquote" not in html and '<p class="statement">Blackpool is rated Inadequate.</p>' in html
+    assert "**" not in html
     assert "<li>Blackpool Council: rated Inadequate. " in html
     assert f'href="{escape(passage_url(BLACKPOOL, 10, 20))}">Source<span class="visually-hidden">: Blackpool report' in html
 
@@ -502,8 +503,9 @@ def test_table_answer_is_an_accessible_table():
     assert '<caption id="turn-1-table">Overall rating: Blackpool and Lancashire</caption>' in html
     assert '<th scope="col">Council</th><th scope="col">Overall rating</th>' in html
     assert '<th scope="row">Blackpool Council</th>' in html and '<th scope="row">Lancashire County Council</th>' in html
-    assert f'<td><a href="{escape(passage_url(BLACKPOOL, 1, 9))}">Inadequate' in html
-    assert "<td>Requires improvement</td>" in html and "<blockquote" not in html
+    assert f'<td data-label="Overall rating"><a href="{escape(passage_url(BLACKPOOL, 1, 9))}">Inadequate' in html
+    assert '<td data-label="Overall rating">Requires improvement</td>' in html and "<blockquote" not in html
+    assert "Blackpool and Lancashire compared." not in html  # the table is the answer
 
 
 def test_quotes_answer_quotes_each_passage_rendered():
@@ -522,6 +524,14 @@ def test_quote_answer_label_and_searched_for():
     assert "Blackpool Council — Safeguarding: the report says:" in html
     assert "Showing results for: <strong>blackpool safeguarding</strong>" in html
     assert "<h3>Safeguarding</h3>" in html
+
+
+def test_a_comparison_is_rendered_as_a_table(client):
+    html = client.get("/ask", params={"q": "Compare Blackpool and Lancashire"}).text
+    latest = html.split('class="turn latest"')[1]
+    assert '<table class="answer-table stack">' in latest and '<caption id="turn-1-table">' in latest
+    assert '<th scope="row">Blackpool Council</th>' in latest and '<th scope="row">Lancashire County Council</th>' in latest
+    assert "<blockquote" not in latest.split("</table>")[0]
 
 
 # --- councils, report pages, accessibility statement ---

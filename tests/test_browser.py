@@ -286,6 +286,18 @@ def test_a_conversation_in_the_browser(browser, server, width, height):
         expect(latest.locator(".context", has_text="Blackpool")).to_have_count(0)
         check_page(page, f"scope-removed-{width}")
 
+        # A comparison: an accessible table (caption, header cells with scope), each value linked to its passage.
+        page.locator("#q").fill("Compare Blackpool and Lancashire")
+        page.locator("#q").press("Enter")
+        table = page.locator(".turn.latest table.answer-table")
+        expect(table.locator("caption")).to_contain_text("Blackpool")
+        assert table.locator("thead th[scope=col]").count() >= 2
+        expect(table.locator("tbody th[scope=row]")).to_have_text(["Blackpool Council", "Lancashire County Council"])
+        assert table.locator("td a[href^='/documents/']").count() >= 2
+        expect(page.locator("#scope .chip")).to_have_text(["Blackpool Council", "Lancashire County Council"])
+        page.locator(".turn.latest").evaluate("e => e.scrollIntoView()")
+        check_page(page, f"compare-{width}")
+
         for path in ("/councils", "/councils/blackpool", "/councils/lancashire", "/accessibility"):
             page.goto(server + path)
             check_page(page, f"{path.strip('/').replace('/', '-')}-{width}")
