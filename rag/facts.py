@@ -30,6 +30,8 @@ _ACROSS_THE_BOARD = re.compile(r"\b([1-4])s across the board\b", re.I)
 # "None of the categories ... had a score above two": an article's bound on a council's nine scores.
 _SCORE_ABOVE = re.compile(r"\b(?:none|no one|not one)\b[^.]{0,120}?\bscore (?:above|higher than|of more than) "
                           r"(one|two|three|[1-3])\b", re.I)
+# The line after a score that spells out its meaning: "1 - Inadequate: Evidence shows significant shortfalls".
+_MEANING_LINE = re.compile(r"\s*\n(?:\s*\n)*\s*(?:#{1,6}\s*)?[1-4]\s*-\s*[^\n]*evidence shows[^\n]*", re.I)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S.*$", re.M)
 
 
@@ -45,6 +47,7 @@ class Fact:
     statement: str | None = None
     indicative: bool = False
     explicitness: int = 0  # for a rating read from an article: 3 = the sentence names this council alone
+    in_theme: bool = False  # a score quoted from the statement's own section (with its meaning), not the summary
 
     def json(self, index: Index) -> dict:
         out = {"kind": self.kind, "value": self.value, "council": self.council}
@@ -184,13 +187,19 @@ class Facts:
                     rec.rating = Fact(rec.name, "rating", m.group(1).capitalize(), doc_id, p.start, p.end, p)
             statement = cqc.quality_statement(p.section[-1]) if p.section else None
             m = _SCORE_LINE.search(text)
-            if statement and m and statement not in rec.statements:
-                # The summary ("Quality statement scores") states it first; the theme section repeats it.
-                # Quote from the statement's own heading to the end of the score line.
+            in_theme = bool(p.section) and cqc.theme_number(p.section[0]) is not None
+            known = rec.statements.get(statement)
+            if statement and m and (known is None or (in_theme and not known.in_theme)):
+                # The summary ("Quality statement scores") states it first; the statement's own section in its
+                # theme repeats it with its meaning, which is the fuller quote, so that one is kept where there is
+                # one. Quote from the statement's own heading to the end of the score line (and its meaning line).
                 headings = [h for h in _HEADING.finditer(text, 0, m.start()) if cqc.quality_statement(h.group().lstrip("# "))]
                 start = p.start + (headings[-1].start() if headings else 0)
+                end = m.end()
+                if meaning := _MEANING_LINE.match(text, end):
+                    end = meaning.end()
                 rec.statements[statement] = Fact(rec.name, "score", int(m.group(1)), doc_id, start,
-                                                 p.start + m.end(), p, statement=statement)
+                                                 p.start + end, p, statement=statement, in_theme=in_theme)
 
     def _read_article(self, doc_id: str, passages: list[Passage]) -> None:
         doc = self.index.documents[doc_id]

@@ -35,9 +35,10 @@ _KIND_PATTERNS = [
     ("compare", r"\bcompar|\bversus\b|\bvs\b|\bstack up\b|\b(better|worse|higher|lower|shorter|longer|bigger) than\b"
                 r"|\bdiffer(ence|ent)?\b.*\bbetween\b"),
     ("rank", r"\b(did|do|does|came out|come out|performed|perform|scored) (the )?(best|worst|least|most|highest|lowest)\b"
-             r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b|\brank(ed|ing)?\b"
+             r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b"
+             r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"),
-    ("list", r"\bwhich councils\b|\blist\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
+    ("list", r"\bwhich councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
              r"|\bwhat (were|are) \w+ (nine|quality statement) scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
@@ -276,6 +277,8 @@ class Understander:
         if kind == "factual" and len(named) >= 2 and re.search(r"\bwhich\b|\bor\b", lower):
             kind = "compare"  # "Which had shorter waiting lists, Lincolnshire or Suffolk?"
         across = bool(_ACROSS.search(lower)) and len(named) != 1
+        if kind == "compare" and len(named) < 2 and not across and not (previous is not None and _ANAPHOR.search(lower)):
+            kind = "factual"  # "south team vs north shore": two things within one council, not councils
         words = tokenize(corrected)
         short = len(words) <= 3 and not named and kind == "factual"
         follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short

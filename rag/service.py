@@ -166,7 +166,9 @@ class Service:
         retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
         parsed = loaded.understander.understand(question, council=council)
         fact = self._fact(loaded, parsed, council, doc)
-        hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact)
+        composed = None if fact else self._compose(loaded, parsed, council, doc, quotes=False)
+        hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact,
+                          records=composed.records if composed else ())
         return {"query": question, "searched_for": parsed.searched_for, "mode": mode,
                 "results": [hit_json(h, retriever.index) for h in hits]}
 
@@ -178,16 +180,20 @@ class Service:
 
     @staticmethod
     def _rank(loaded: Loaded, query: Query, k: int, council=None, doc=None, mode=None,
-              fact: Fact | None = None) -> list[Hit]:
-        """Ranked passages; with a record, the passage that states it comes first."""
+              fact: Fact | None = None, records: list[Fact] = ()) -> list[Hit]:
+        """Ranked passages; the passages that state the record (or records) the answer uses come first."""
         retriever = loaded.retriever
         hits = retriever.search(query, k, council=council, doc=doc, mode=mode)
-        if fact is None:
-            return hits
-        first = next((h for h in hits if h.passage == fact.passage), None)
-        first = first or Hit(fact.passage, retriever.index.text(fact.passage), hits[0].score if hits else 1.0)
-        first.scores["fact"] = 1.0
-        return [first] + [h for h in hits if h.passage != fact.passage][:k - 1]
+        stated = [f for f in ([fact] if fact else list(records)) if retriever.allows(f.passage, council, doc)]
+        first: list[Hit] = []
+        for f in stated:
+            if any(h.passage == f.passage for h in first):
+                continue
+            hit = next((h for h in hits if h.passage == f.passage), None)
+            hit = hit or Hit(f.passage, retriever.index.text(f.passage), hits[0].score if hits else 1.0)
+            hit.scores["fact"] = 1.0
+            first.append(hit)
+        return (first + [h for h in hits if h not in first])[:k]
 
     def ask(self, question: str, conversation_id: str | None = None, council: str | None = None,
             doc: str | None = None, clear_scope: bool = False) -> dict:
@@ -222,9 +228,10 @@ class Service:
                                 f"They cover: {', '.join(retriever.councils())}.")
             return
         fact = self._fact(loaded, query, council, doc)
-        hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None, fact=fact)
-        reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
         composed = None if fact else self._compose(loaded, query, council, doc)
+        hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None, fact=fact,
+                          records=composed.records if composed else ())
+        reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
         if composed is not None:
             reply.update(answer=composed.text, answer_plain=plain(composed.text), answer_kind="records", found=True,
                          records=[f.json(index) for f in composed.records], table=composed.table,
@@ -267,11 +274,14 @@ class Service:
                      answer_source={"doc": answer.doc_id, "start": answer.start, "end": answer.end,
                                     "citation": answer.citation})
 
-    def _compose(self, loaded: Loaded, query: Query, council, doc) -> Composed | None:
+    def _compose(self, loaded: Loaded, query: Query, council, doc, quotes: bool = True) -> Composed | None:
+        """A composed answer for the kinds that have one; `quotes=False` (search): the records only."""
         composer = loaded.composer
         if query.kind in ("overview", "compare", "strengths", "improve"):
+            if not quotes and query.kind in ("strengths", "improve"):
+                return None
             per_council = {}
-            for name in query.councils:
+            for name in query.councils if quotes else ():
                 if loaded.retriever.allows_council(name, doc):
                     per_council[name] = loaded.retriever.search(query, 10, council=name, doc=doc or None,
                                                                 extra=cqc_words(query.kind))

@@ -50,8 +50,10 @@ def test_score_question_answered_from_the_record(client):
     reply = ask(client, "What score did Blackpool get for safeguarding?")
     assert reply["found"] and reply["fact"]["kind"] == "score" and reply["fact"]["value"] == 1
     assert reply["fact"]["meaning"].startswith("Inadequate")
-    assert reply["answer"] == "## Safeguarding\n\nScore: 1"
-    assert reply["citations"][0]["text"].startswith("## Safeguarding")
+    # quoted from the statement's own section, with the line that says what the score means
+    assert reply["answer"] == "# Safeguarding\n\nScore: 1\n\n1 -Inadequate: Evidence shows significant shortfalls"
+    assert reply["answer_label"] == "Blackpool Council — Safeguarding"
+    assert reply["citations"][0]["text"].startswith("# Safeguarding")
 
 
 def test_rating_question_answered_from_the_record(client):
