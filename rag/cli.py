@@ -108,9 +108,11 @@ def cmd_search(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, evaluate_file, load_questions
+    from .report import load_peers, peers_for, write as write_report
 
     for f in [*args.questions, *([args.unanswerable] if args.unanswerable else [])]:
         load_questions(Path(f), args.split)  # a bad question file is reported before the index is loaded
+    peers = load_peers(Path(args.peers)) if args.peers else []
     service = _service(args, dense=args.mode != "bm25")
     if args.unanswerable:  # one retrieval set with its unanswerable set, as before
         questions = load_questions(Path(args.questions[0]), args.split)
@@ -120,11 +122,18 @@ def cmd_eval(args) -> int:
     else:
         reports = [evaluate_file(service, Path(f), args.split, k=args.k, mode=args.mode, answers=not args.no_answers)
                    for f in args.questions]
+    if args.report:
+        write_report(Path(args.report), reports, peers)
     if args.json:
         print(json.dumps(reports[0] if len(reports) == 1 else {"reports": reports}, ensure_ascii=False, indent=2))
         return 0
     for report in reports:
         _print_report(report, args.k)
+        for peer in peers_for(peers, report):
+            print(f"  beside: {peer['system']} ({peer['config']}): hit@1 {peer['hit1']:.3f}  hit@5 {peer['hit5']:.3f}  "
+                  f"MRR@10 {peer['mrr10']:.3f}")
+    if args.report:
+        print(f"report written to {args.report}")
     return 0
 
 
@@ -226,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 '{"id", "q", "must_mention": [[...]]}, {"id", "turns": [...]} '
                                                 '(conversations) or {"id", "q"} (unanswerable)')
     p.add_argument("--split", choices=("tune", "validation"), help="only this part of each set (by a hash of the id)")
+    p.add_argument("--peers", help="the peers' results (eval/peers_results.json): shown beside ours")
+    p.add_argument("--report", help="also write the evaluation as a self-contained HTML page: charts, tables, every miss")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), help="ranking to evaluate (default: hybrid)")
     index_dir(p)

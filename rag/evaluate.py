@@ -128,7 +128,7 @@ def evaluate(service: Service, questions: list[dict], k: int = 10, mode: str | N
         latencies.append((time.perf_counter() - t0) * 1000)
         rank = first_hit_rank([r["text"] for r in result["results"]], q.get("evidence", []))
         row = {"id": q["id"], "q": q["q"], "kind": q.get("kind", "factual"), "rank": rank,
-               "passages": result["results"]}
+               "evidence": q.get("evidence", []), "passages": result["results"]}
         if answers:
             reply = service.ask(q["q"])
             row.update(answer=shown(reply), found=reply["found"],

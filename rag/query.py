@@ -73,9 +73,10 @@ _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good
 # Opening words of an elliptical follow-up, which asks the previous question again about something else.
 _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|and what about|and for|and in|"
                          r"and the|so)\b")
-# Words that point back at the previous turn.
-_ANAPHOR = re.compile(r"\b(that|this|it|its|they|them|their|those|these|there|he|she|the plan|the board|"
-                      r"the council|the others|the rest)\b")
+# Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
+# its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
+_ANAPHOR = re.compile(r"\b(that|this|it|its|those|these|he|she|the plan|the board|the others|the rest)\b")
+
 # Questions across councils: not narrowed to the conversation's council.
 _ACROSS = re.compile(r"\b(which|what|any|all|other|the) (\w+ )?councils?\b|\bpilot councils\b|\bthe others\b|"
                      r"\bthe rest\b|\bcouncils\b|\bacross the pilot\b|\bwhich (one|authority|authorities)\b")
@@ -305,7 +306,7 @@ class Understander:
             # what it leans on: the previous question, or, if that was itself elliptical, the one it leaned on
             base = previous.corrected if len(tokenize(previous.corrected)) > 3 else (previous.base or previous.corrected)
         elif previous is not None and not named and not across and not filtered:
-            councils = previous.councils  # a new question in the conversation keeps its council
+            councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         search = corrected
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
