@@ -22,6 +22,8 @@ from .types import Hit
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
+# How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
+POLARITY_WEIGHT = 3.0
 
 # When to say the reports don't answer a question. Calibrated on eval/questions.jsonl (answerable)
 # against eval/unanswerable.jsonl (other councils, topics the reports don't cover, off-topic, nonsense):
@@ -202,8 +204,11 @@ class AnswerPicker:
         return ranked[0] if ranked else None
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               distinct_passages: bool = False, wants: str | None = None) -> list[Answer]:
-        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage)."""
+               distinct_passages: bool = False, wants: str | None = None,
+               polarity: tuple[str, str] | None = None) -> list[Answer]:
+        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage).
+        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two texts,
+        (what is wanted, its opposite); spans closer in meaning to the first count for more ("doing well")."""
         spans = self._spans(hits)
         if not spans:
             return []
@@ -217,6 +222,9 @@ class AnswerPicker:
             for j, v in zip(missing, fresh):
                 vectors[j] = v
             dense = np.stack(vectors) @ q
+            if polarity is not None:
+                toward, away = self.embedder.encode(list(polarity))
+                dense = dense + POLARITY_WEIGHT * (np.stack(vectors) @ (toward - away))
         else:
             dense = np.zeros(len(texts))
         holds = HOLDS.get(wants)
@@ -232,8 +240,12 @@ class AnswerPicker:
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
         score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single
+        if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
+            score = np.where((kind > 0) & (elsewhere == 1.0), score, -np.inf)
         out: list[Answer] = []
         for best in np.argsort(-score, kind="stable"):
+            if not np.isfinite(score[best]):
+                break
             i, s, e, _ = spans[best]
             passage = hits[i].passage
             text = self.index.documents[passage.doc_id].text

@@ -19,7 +19,8 @@ from .query import Query
 from .types import SECTION_SEP, Hit
 
 QUOTES_PER_COUNCIL = 2
-FINDINGS_PER_COUNCIL = 3
+FINDINGS_PER_COUNCIL = 4
+QUOTE_MIN_SHARE = 0.6  # a further quote scores at least this share of the best one
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
 
 
@@ -91,10 +92,24 @@ class Composer:
     def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int) -> list[Answer]:
         """The council's own sentences that best answer the question, preferring the report's summary
         sections; one per passage."""
+        hits = [h for h in hits if self._about(h, councils)]
         summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
-        return self.picker.ranked(question, ordered, councils, n=n, distinct_passages=True, wants=query.wants)
+        quotes = self.picker.ranked(question, ordered, councils, n=n, distinct_passages=True, wants=query.wants,
+                                    polarity=cqc.FINDING_SIDES.get(query.kind))
+        return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
+
+    def _about(self, hit: Hit, councils: tuple[str, ...]) -> bool:
+        """Whether a passage is about one of these councils: in a document about it alone, or, in an article
+        about several, under a heading that names it (not a passage naming all five pilot councils)."""
+        if not set(councils) & set(hit.passage.councils):
+            return False
+        doc = self.index.documents[hit.passage.doc_id]
+        if len(doc.councils) <= 1:
+            return True
+        return bool(set(councils) & set(self.facts.matcher.find(" ".join(hit.passage.section)))) \
+            or set(hit.passage.councils) <= set(councils)
 
     def _records(self, councils) -> list[CouncilRecord]:
         return [rec for rec in (self.facts.get(c) for c in councils) if rec is not None]
@@ -121,11 +136,12 @@ class Composer:
     def findings(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
         """What the reports say a council does well (strengths) or must improve: its own sentences, quoted."""
         out = Composed([])
-        heading = "does well" if query.kind == "strengths" else "needs to improve"
+        heading = {"strengths": "does well", "improve": "needs to improve"}.get(query.kind, "says")
         for name, hits in hits_by_council.items():
             quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL)
             if quotes:
-                out.lines.append(f"What the reports say {short_name(name)} {heading}:")
+                out.lines.append(f"What the reports say {short_name(name)} {heading}:" if query.kind != "list"
+                                 else f"What the reports say about {short_name(name)}:")
                 out.lines.extend("- " + self._quote_line(q) for q in quotes)
                 out.quotes.extend(quotes)
         return out if out.quotes else None
@@ -226,8 +242,9 @@ class Composer:
         return out
 
     def list(self, query: Query) -> Composed | None:
-        if len(query.councils) == 1 and not query.across:
-            return self._rank_statements(query, self.facts.get(query.councils[0]))
+        if len(query.councils) == 1 and not query.across:  # its scores, if that is what is asked for
+            return self._rank_statements(query, self.facts.get(query.councils[0])) \
+                if query.wants in ("score", "rating") else None
         recs = self._all_records(query)
         if query.rating:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]

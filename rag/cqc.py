@@ -132,3 +132,12 @@ KIND_WORDING = {
     "strengths": "strengths positive feedback worked well",
     "improve": "areas for development next steps areas for improvement shortfalls",
 }
+
+# The two sides of a report's findings, for picking what a council does well or must improve (compose.py):
+# each kind's side first, its opposite second; sentences are drawn toward the first by the embedding model.
+FINDING_SIDES = {
+    "strengths": ("Staff and people gave positive feedback; this was a strength and good practice that worked well.",
+                  "There were shortfalls, concerns, long waits and delays; this needed to improve."),
+    "improve": ("There were shortfalls, concerns, long waits and delays; this needed to improve.",
+                "Staff and people gave positive feedback; this was a strength and good practice that worked well."),
+}

@@ -293,7 +293,11 @@ class Service:
         if query.kind == "rank":
             return composer.rank(query)
         if query.kind == "list":
-            return composer.list(query)
+            listed = composer.list(query)
+            if listed is None and query.councils and quotes:  # "List the long waits the CQC found in Lancashire"
+                return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)
+                                                 for name in query.councils if loaded.retriever.allows_council(name, doc)})
+            return listed
         if query.kind == "meaning":
             return composer.meaning(query)
         if query.kind == "when":
