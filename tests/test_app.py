@@ -518,10 +518,19 @@ def test_quotes_answer_quotes_each_passage_rendered():
     assert f'href="{escape(passage_url(BLACKPOOL, 5, 50))}">View in report' in html
 
 
+def test_a_citation_from_a_pdf_names_its_pages():
+    cite = {"text": "Waiting lists fell.", "doc": BLACKPOOL, "title": "Report", "section": "", "section_path": [],
+            "councils": [], "start": 1, "end": 20, "pages": [12, 13]}
+    html = _turn_html(dict(COMPOSED, answer_kind="none", found=False, citations=[cite]))
+    assert '<p class="pages">Pages 12–13 of the original</p>' in html
+    assert '<p class="pages">Page 7 of the original</p>' in _turn_html(dict(COMPOSED, answer_kind="none", found=False,
+                                                                           citations=[dict(cite, pages=[7])]))
+
+
 def test_quote_answer_label_and_searched_for():
     html = _turn_html(dict(COMPOSED, answer_kind="quote", answer="## Safeguarding\n\nScore: 1",
                            answer_label="Blackpool Council — Safeguarding", searched_for="blackpool safeguarding"))
-    assert "Blackpool Council — Safeguarding: the report says:" in html
+    assert "Blackpool Council — Safeguarding. The report says:" in html
     assert "Showing results for: <strong>blackpool safeguarding</strong>" in html
     assert "<h3>Safeguarding</h3>" in html
 

@@ -242,6 +242,8 @@ def test_a_conversation_in_the_browser(browser, server, width, height):
         expect(first_answer).to_be_visible()
         page.locator("#turn-1 .turn-body > summary").click()  # and fold it again
         expect(first_answer).to_be_hidden()
+        page.locator("#turn-1").evaluate("e => e.scrollIntoView()")
+        page.screenshot(path=ARTIFACTS / f"readme-{width}.png")  # the README's docs/screenshot.png at 1280
         second.evaluate("e => e.scrollIntoView()")
         check_page(page, f"follow-up-{width}")
         page.screenshot(path=ARTIFACTS / f"conversation-{width}-full.png", full_page=True)
