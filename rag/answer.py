@@ -9,6 +9,7 @@ whether it holds the kind of thing asked for (a number for "how many", a date fo
 from __future__ import annotations
 
 import math
+from functools import cached_property
 import re
 from dataclasses import dataclass
 
@@ -33,12 +34,15 @@ MIN_DENSE = 0.45
 MIN_DENSE_WITH_UNKNOWN_TERM = 0.68
 # Words a question uses to ask, not to say what about: not evidence of a topic the corpus lacks.
 _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean", "show", "know", "take", "make",
-                 "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas"}
+                 "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas",
+                 "anyon", "anyth", "someon", "someth", "everyon", "everyth"}
 
 # What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"
 _NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|half|third|quarter|none|no one|nobody)\b"
 HOLDS = {
+    # how much: money, a large figure or a share; not a count like "3s"
+    "amount": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m)\b|\d{1,3}(,\d{3})+|\d%|\bper ?cent\b", re.I),
     "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
     "number": re.compile(rf"(?<![\d/-])(?!{_YEAR}\b)\d[\d,.]*%?|{_NUMBER_WORDS}|\bper ?cent\b", re.I),
     "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
@@ -49,7 +53,7 @@ HOLDS = {
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
 }
 # A figure the question asks for must be in the answer, or the reports don't give it.
-FIGURES = ("number", "percent", "duration")
+FIGURES = ("number", "amount", "percent", "duration")
 _TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
 _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
@@ -160,14 +164,27 @@ class AnswerPicker:
         """Whether the text holds what is wanted (always, for what we don't check)."""
         return wants not in FIGURES or bool(HOLDS[wants].search(text))
 
+    @cached_property
+    def _prefixes(self) -> frozenset[str]:
+        return frozenset(t[:n] for t in self.idf if t.isalpha() for n in range(4, len(t) + 1))
+
     def unknown_terms(self, question: str) -> list[str]:
-        """Words of the question (as written) that occur nowhere in the corpus."""
+        """Words of the question (as written) that occur nowhere in the corpus, not even as another form of a
+        corpus word ("callers" beside "call"). Short words (up to three letters: "big", "cc") and contractions
+        ("they're") say too little about a topic to count."""
         out = []
         for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", question):
+            if len(word) <= 3 or "'" in word or "’" in word:
+                continue
             stems = tokenize(word)
-            if stems and all(t not in self.idf and t not in _ASKING_WORDS for t in stems) and word not in out:
+            if stems and all(t not in self.idf and t not in _ASKING_WORDS and not self._related(t) for t in stems) \
+                    and word not in out:
                 out.append(word)
         return out
+
+    def _related(self, stem: str) -> bool:
+        """Whether a corpus word shares its beginning: at least four letters, and all but its last three."""
+        return any(stem[:n] in self._prefixes for n in range(max(4, len(stem) - 3), len(stem) + 1))
 
     def supported(self, question: str, hits: list[Hit]) -> tuple[bool, str]:
         """Whether the top passages support an answer, and if not, why (for the message shown)."""

@@ -63,7 +63,8 @@ _WANT_PATTERNS = [
     ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
-    ("number", r"\bhow (many|much)\b|\bwhat number\b"),
+    ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),
+    ("number", r"\bhow many\b|\bwhat number\b"),
 ]
 _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
 
@@ -109,7 +110,7 @@ class Query:
     theme: int | None = None
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"
-    wants: str | None = None  # number | percent | duration | date | score | rating | reason | person
+    wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)

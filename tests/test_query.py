@@ -25,6 +25,7 @@ def test_kinds(understand, question, kind):
 
 @pytest.mark.parametrize("question,wants", [
     ("How many people were waiting?", "number"),
+    ("How much did Blackpool spend?", "amount"),
     ("How long did people wait?", "duration"),
     ("What score did Blackpool get for safeguarding?", "score"),
     ("How was Nottingham rated?", "rating"),
