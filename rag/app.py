@@ -111,7 +111,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Starlette runs the middleware added last first: access log, security headers, rate limit, body limit.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # A report upload may be as large as one document may be (and only when uploads are on).
+    upload_limit = int(settings.max_file_mb * 2**20) + 64 * 1024
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       larger={("POST", "/api/documents"): upload_limit, ("POST", "/add-report"): upload_limit}
+                       if settings.admin_token else None)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit)
     app.add_middleware(SecurityHeadersAndLastResort)
 

@@ -101,21 +101,22 @@ def _read_metadata(folder: Path) -> dict:
     return clean
 
 
-def read_text(data: bytes, kind: str, name: str) -> Extracted:
+def read_text(data: bytes, kind: str, name: str, cache_dir: Path | None = None) -> Extracted:
     """A file's bytes as the text to index: Markdown and plain text decoded as they are, a web page or
     a PDF extracted (rag/extract). Raises UnsupportedFile for a binary file or one that cannot be read."""
     if kind == "pdf":
         if sniff(data) != "pdf":
             raise UnsupportedFile(f"{name}: is not a PDF (it does not begin with %PDF-); skipped")
-        return extract(data, "pdf", name)
+        return extract(data, "pdf", name, cache_dir)
     if b"\x00" in data[:65536]:
         raise UnsupportedFile(f"{name}: looks like a binary file (it contains NUL bytes), not text; skipped")
     if kind == "html":
-        return extract(data, "html", name)
+        return extract(data, "html", name, cache_dir)
     return Extracted(decode(data, name), headings=-1)
 
 
-def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document | None:
+def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FILE_BYTES,
+                  cache_dir: Path | None = None) -> Document | None:
     """One file; None (with a warning) when it is empty. Raises UnsupportedFile for another extension,
     a binary file, one over the size limit, or a web page or PDF with no text to read."""
     kind = EXTENSIONS.get(path.suffix.lower())
@@ -130,7 +131,7 @@ def load_document(path: Path, meta: dict | None = None, max_bytes: int = MAX_FIL
     if not data.strip():
         log.warning("%s: empty file, skipped", path)
         return None
-    extracted = read_text(data, kind, str(path))
+    extracted = read_text(data, kind, str(path), cache_dir)
     text = extracted.text
     if not text.strip():
         log.warning("%s: empty file, skipped", path)
@@ -170,7 +171,7 @@ def find_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_documents(paths: list[Path], max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
+def load_documents(paths: list[Path], max_bytes: int = MAX_FILE_BYTES, cache_dir: Path | None = None) -> list[Document]:
     """Every readable document under the paths. A file that fails is reported and skipped; the rest load.
 
     Raises NoDocuments when nothing at all could be loaded.
@@ -183,7 +184,7 @@ def load_documents(paths: list[Path], max_bytes: int = MAX_FILE_BYTES) -> list[D
         if folder not in metadata_by_folder:
             metadata_by_folder[folder] = _read_metadata(folder)
         try:
-            doc = load_document(path, metadata_by_folder[folder].get(path.name), max_bytes)
+            doc = load_document(path, metadata_by_folder[folder].get(path.name), max_bytes, cache_dir)
         except UnsupportedFile as exc:
             log.error("%s", exc)
             continue

@@ -40,6 +40,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DATA_FILES = ("documents.json", "passages.json", "bm25.json")
 VECTORS = "vectors.faiss"
+EXTRACTED = "extracted"  # text read from web pages and PDFs, by the file's SHA-256 (rag/extract)
 SPANS = ("spans.json", "spans.npy")  # {doc id: [[start, end], ...]} and one vector per span, in that order
 
 
@@ -176,7 +177,8 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
     from .progress import Progress
 
     index_dir = settings.index_dir
-    documents = load_documents(sources or [settings.corpus_dir], int(settings.max_file_mb * 2**20))
+    documents = load_documents(sources or [settings.corpus_dir], int(settings.max_file_mb * 2**20),
+                               cache_dir=index_dir / EXTRACTED)
     if not force and is_up_to_date(index_dir, documents, settings):
         manifest = json.loads((current_build(index_dir) / MANIFEST).read_text(encoding="utf-8"))
         return BuildResult(current_build(index_dir), len(documents), manifest["passage_count"], 0, True)

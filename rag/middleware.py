@@ -72,21 +72,24 @@ class BodySizeLimit:
     """Refuses a request body over max_bytes with 413, whether or not it declares its length. The body
     (at most max_bytes) is read here first and handed on whole, so the app never sees a partial one."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, larger: dict[tuple[str, str], int] | None = None):
         self.app, self.max_bytes = app, max_bytes
+        self.larger = larger or {}  # (method, path) -> its own limit: report uploads
 
-    async def refuse(self, send):
-        start, body = _json_error(413, f"The request body is over the {self.max_bytes // 1024} KB limit; "
-                                       f"send a shorter one.")
+    async def refuse(self, send, limit: int | None = None):
+        limit = limit or self.max_bytes
+        size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 1024} KB"
+        start, body = _json_error(413, f"The request body is over the {size} limit; send a shorter one.")
         await send(start)
         await send(body)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.larger.get((scope.get("method", ""), scope.get("path", "")), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self.refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self.refuse(send, limit)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -94,8 +97,8 @@ class BodySizeLimit:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self.refuse(send)
+            if size > limit:
+                return await self.refuse(send, limit)
             if not message.get("more_body"):
                 break
         replayed = False

@@ -6,6 +6,7 @@ once, so the CLI and the API refuse it with the same message.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from dataclasses import dataclass
 import threading
 import time
@@ -19,6 +20,7 @@ from .councils import CouncilGazetteer
 from .facts import Fact, Facts
 from .query import Query, Understander, statement_centroids
 from .errors import BadRequest, NotFound, RagError
+from .extract import MEDIA_TYPES
 from .index import Index, current_build, load_index
 from .retrieval import Retriever
 from .cqc import KIND_WORDING
@@ -349,7 +351,17 @@ class Service:
         doc = self.index.documents.get(doc_id)
         if doc is None:
             raise NotFound(f"No document {doc_id!r}. See /api/documents for the documents there are.")
-        return dict(doc.meta(), text=doc.text)
+        return dict(doc.meta(), text=doc.text, page_starts=list(doc.page_starts), original=f"/documents/{doc.id}/original")
+
+    def original(self, doc_id: str) -> tuple[Path, str, str]:
+        """(path, media type, file name) of the file a document was read from, by its id in the loaded index."""
+        doc = self.index.documents.get(doc_id)
+        if doc is None:
+            raise NotFound(f"No document {doc_id!r}. See /api/documents for the documents there are.")
+        path = Path(doc.path)
+        if not path.is_file():
+            raise NotFound(f"The original file of {doc_id!r} is no longer on the server; its text is at /documents/{doc_id}.")
+        return path, MEDIA_TYPES.get(doc.format, "application/octet-stream"), path.name
 
     def health(self) -> dict:
         m = self.index.manifest

@@ -98,9 +98,9 @@ def report_html(markdown: str | None = None, title: str = "Blackpool Council: lo
 """
 
 
-def write_html(folder: Path, markdown: str | None = None, name: str = STEM) -> Path:
+def write_html(folder: Path, markdown: str | None = None, name: str = STEM, title: str | None = None) -> Path:
     path = folder / f"{name}.html"
-    path.write_text(report_html(markdown), encoding="utf-8")
+    path.write_text(report_html(markdown, **({"title": title} if title else {})), encoding="utf-8")
     return path
 
 

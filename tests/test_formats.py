@@ -309,3 +309,18 @@ def test_sniff_tells_formats_from_content():
     assert sniff(b"# Report\n\nText") == "text"
     assert sniff(b"\x89PNG\r\n\x1a\n\x00\x00") is None
     assert sniff(b"PK\x03\x04\x00\x00") is None
+
+
+def test_what_a_file_yields_is_read_once(tmp_path, html_path, monkeypatch):
+    from rag.extract import html as html_extractor
+
+    cache = tmp_path / "extracted"
+    first = load_document(html_path, cache_dir=cache)
+    assert len(list(cache.glob("*.json"))) == 1
+
+    def must_not_run(*args):
+        raise AssertionError("extracted again")
+
+    monkeypatch.setattr(html_extractor, "extract_html", must_not_run)
+    again = load_document(html_path, cache_dir=cache)
+    assert again.text == first.text and again.page_starts == first.page_starts

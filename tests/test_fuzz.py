@@ -16,7 +16,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 OPERATIONS = ["GET /healthz", "GET /api/search", "POST /api/ask", "GET /api/documents",
               "GET /api/documents/{doc_id}", "GET /api/councils", "GET /api/councils/{slug}",
-              "POST /api/feedback", "GET /api/feedback"]
+              "POST /api/feedback", "GET /api/feedback",
+              "POST /api/documents", "DELETE /api/documents/{doc_id}", "GET /api/uploads/{job_id}"]
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
 _BULLET_GLYPH = re.compile(r"^[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2219\u00b7\u25cb\u2013\u2014\uf0b7\uf0a7*-]\s+")
 _NUMBERED = re.compile(r"^\d{1,3}[.)]\s+\S")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
+_ENDS_PAGE_NUMBER = re.compile(r"\s(?:page\s+\d{1,4}(?:\s+of\s+\d{1,4})?|\d{1,4}\s*/\s*\d{1,4})$", re.I)
 _SENTENCE_END = re.compile(r"[.!?:][\"'\u2019\u201d)\]]*$")
 _WORD_END = re.compile(r"([A-Za-z]+)-$")
 _WORD_START = re.compile(r"^([a-z]+)")
@@ -94,14 +95,25 @@ def _running_key(text: str) -> str:
     return re.sub(r"\d+", "#", text.lower()).strip()
 
 
-def _drop_running(pages: list[list[_Line]]) -> list[list[_Line]]:
+def _drop_running(pages: list[list[_Line]], body: float) -> list[list[_Line]]:
+    """Running headers and footers: margin lines that recur on half the pages or more, or end in a page
+    number; in a document too short to show what recurs (under 3 pages), margin lines set smaller than
+    the text and lying outside it (above its first line or below its last)."""
     counts = Counter()
     for lines in pages:
         counts.update({_running_key(line.text) for line in lines if line.margin})
-    repeated = {k for k, n in counts.items() if len(pages) >= 2 and n >= max(2, len(pages) / 2)}
-    return [[line for line in lines if not (line.margin and (_running_key(line.text) in repeated
-                                                              or _PAGE_NUMBER.match(line.text)))]
-            for lines in pages]
+    repeated = {k for k, n in counts.items() if len(pages) >= 3 and n >= len(pages) / 2}
+
+    def running(line: _Line, lines: list[_Line]) -> bool:
+        if not line.margin:
+            return False
+        if _running_key(line.text) in repeated or _PAGE_NUMBER.match(line.text) or _ENDS_PAGE_NUMBER.search(line.text):
+            return True
+        text = [other for other in lines if other.size >= body * 0.95]
+        return (len(pages) < 3 and line.size <= body * 0.85 and bool(text)
+                and (line.bottom <= min(t.top for t in text) or line.top >= max(t.bottom for t in text)))
+
+    return [[line for line in lines if not running(line, lines)] for lines in pages]
 
 
 def _join(a: str, b: str, vocabulary: Counter) -> str:
@@ -140,15 +152,14 @@ def extract_pdf(data: bytes, name: str = "file.pdf") -> Extracted:
         raise UnsupportedFile(f"{name}: no text could be read from the PDF ({len(pages)} pages); it may be a scanned "
                               f"image. Add a PDF with a text layer (run it through OCR first) or the report's web page")
     page_count = len(pages)
-    pages = _drop_running(pages)
+    sizes = Counter()
+    for line in (line for page in pages for line in page):
+        sizes[line.size] += len(line.text)
+    body = sizes.most_common(1)[0][0]
+    pages = _drop_running(pages, body)
     lines = [line for page in pages for line in page]
     if not lines:
         raise UnsupportedFile(f"{name}: the PDF has only running headers and page numbers, no text to index")
-
-    sizes = Counter()
-    for line in lines:
-        sizes[line.size] += len(line.text)
-    body = sizes.most_common(1)[0][0]
     pitches = [b.top - a.top for a, b in zip(lines, lines[1:])
                if a.page == b.page and a.size == body == b.size and 0 < b.top - a.top < body * 3]
     pitch = Counter(round(p, 0) for p in pitches).most_common(1)[0][0] if pitches else body * 1.4
