@@ -24,7 +24,7 @@ from rag.extract import extract, page_span, sniff
 from rag.extract.pdf import _join
 from rag.facts import Facts
 from rag.index import Index, with_councils
-from tests.conftest import BLACKPOOL_REPORT, CORPUS
+from tests.conftest import BLACKPOOL_REPORT
 from tests.report_fixtures import BOILERPLATE, CHROMIUM, STEM, print_pdf, report_html, write_html
 
 MARKDOWN = BLACKPOOL_REPORT.read_text(encoding="utf-8")
@@ -324,3 +324,21 @@ def test_what_a_file_yields_is_read_once(tmp_path, html_path, monkeypatch):
     monkeypatch.setattr(html_extractor, "extract_html", must_not_run)
     again = load_document(html_path, cache_dir=cache)
     assert again.text == first.text and again.page_starts == first.page_starts
+
+
+def test_rag_index_says_what_it_read_from_each_file(tmp_path, capsys, caplog):
+    from rag.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kent.md").write_text("# Kent County Council: local authority assessment\n\n## Local authority rating "
+                                    "and score\n\n### Kent County Council\n\nGood\n\n## Key findings\n\nWaits were "
+                                    "short in Kent.\n", encoding="utf-8")
+    (corpus / "flat.html").write_text("<html><body><main><p>Blackpool Council was rated inadequate by the CQC."
+                                      "</p></main></body></html>", encoding="utf-8")
+    assert main(["index", str(corpus), "--index-dir", str(tmp_path / "index"), "-q"]) == 0
+    out = capsys.readouterr()
+    lines = {line.split(":")[0].strip(): line for line in out.out.splitlines() if line.startswith("  ")}
+    assert lines["kent.md"] == "  kent.md: markdown; 2 passages, 2 sections, 1 record (1 rating)"
+    assert lines["flat.html"] == "  flat.html: html; 1 passage, no headings found: indexed by paragraphs, 1 record (1 rating)"
+    assert "flat.html: no headings could be recovered from the web page; indexed by paragraphs" in caplog.text
