@@ -229,3 +229,20 @@ def test_a_pdf_upload_is_cited_by_page_and_served_as_pdf(admin, tmp_path):
     assert original.headers["content-disposition"] == 'inline; filename="kent.pdf"'
     page = client.get(f"/documents/kent?start={hit['start']}&end={hit['end']}").text
     assert 'href="/documents/kent/original#page=1"' in page
+
+
+def test_a_saved_web_page_upload_keeps_the_report_and_is_handed_back_as_a_download(admin):
+    from tests.report_fixtures import BOILERPLATE, report_html
+
+    client, settings = admin
+    page = report_html(KENT, title="Kent County Council: local authority assessment").encode()
+    r = _upload(client, "Kent - Care Quality Commission.htm", page)
+    assert r.status_code == 202 and r.json()["file"] == "kent-care-quality-commission.html"
+    assert _wait(client, r.json())["state"] == "serving"
+    doc = client.get("/api/documents/kent-care-quality-commission").json()
+    assert doc["format"] == "html" and doc["title"] == "Kent County Council: local authority assessment"
+    assert not [b for b in BOILERPLATE if b in doc["text"]]
+    assert client.get("/api/councils/kent").json()["rating"] == "Good"
+    original = client.get("/documents/kent-care-quality-commission/original")
+    assert original.headers["content-type"].startswith("text/html") and original.content == page
+    assert original.headers["content-disposition"].startswith("attachment")  # never rendered on this site
