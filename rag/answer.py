@@ -44,7 +44,7 @@ HOLDS = {
     # how much: money, a large figure or a share; not a count like "3s"
     "amount": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m)\b|\d{1,3}(,\d{3})+|\d%|\bper ?cent\b", re.I),
     "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
-    "number": re.compile(rf"(?<![\d/-])(?!{_YEAR}\b)\d[\d,.]*%?|{_NUMBER_WORDS}|\bper ?cent\b", re.I),
+    "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.]*%)|{_NUMBER_WORDS}", re.I),  # a count, not a share
     "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
                            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
     "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"

@@ -153,7 +153,7 @@ class Composer:
         recs = self._records(councils)
         if len(recs) < 2:
             return None
-        topical = query.wants not in ("rating", "score") and _has_topic(query)
+        topical = query.wants not in ("rating", "score") and len(query.named) >= 2 and _has_topic(query)
         out = Composed([])
         rows = []
         for rec in recs:
@@ -243,8 +243,14 @@ class Composer:
 
     def list(self, query: Query) -> Composed | None:
         if len(query.councils) == 1 and not query.across:  # its scores, if that is what is asked for
-            return self._rank_statements(query, self.facts.get(query.councils[0])) \
-                if query.wants in ("score", "rating") else None
+            rec = self.facts.get(query.councils[0])
+            if query.wants not in ("score", "rating") or rec is None:
+                return None
+            if rec.statements:
+                return self._rank_statements(query, rec)
+            line, _ = self._rating_line(rec)  # only counts or a bound: say so, with the rating
+            return Composed([line], records=rec.score_facts() + ([rec.rating] if rec.rating else [])) \
+                if rec.score_facts() else None
         recs = self._all_records(query)
         if query.rating:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]

@@ -39,7 +39,7 @@ _KIND_PATTERNS = [
              r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"),
     ("list", r"\bwhich councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
-             r"|\bwhat (were|are) \w+ (nine|quality statement) scores\b|\bwhat (were|are) (the|its|their) scores\b"
+             r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
                   r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b"),
@@ -289,7 +289,7 @@ class Understander:
         councils = filtered or named
         base = corrected
         if follow_up:
-            if not councils and not across:
+            if not councils and (not across or kind == "compare"):  # "is that worse than the others?"
                 councils = previous.councils
             if statement is None and previous.statement:
                 statement, statement_by = previous.statement, "conversation"
@@ -314,6 +314,8 @@ class Understander:
         for name in councils:
             if name not in self.matcher.find(search):
                 search += f" {short_name(name)}"
+        if kind == "factual" and wants == "score" and statement is None and len(councils) == 1 and not follow_up:
+            kind = "list"  # "How did Blackpool score?": its scores, listed
         order = "high" if _HIGH.search(lower) else "low" if _LOW.search(lower) else None
         rating = _RATING.search(lower)
         value = _SCORE_VALUE.search(lower)

@@ -23,7 +23,7 @@ from .errors import BadRequest, NotFound, RagError
 from .extract import MEDIA_TYPES
 from .index import Index, current_build, load_index
 from .retrieval import Retriever
-from .cqc import KIND_WORDING
+from .cqc import FINDING_SIDES, KIND_WORDING, SUMMARY_HEADING
 from .types import SECTION_SEP, Hit
 
 
@@ -318,8 +318,15 @@ class Service:
             # "why so low?": that statement's key findings for that council, not its score again
             found = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
                                                         council=councils[0])
-                     if query.statement in h.passage.section and not loaded.facts.states_score(h.passage)]
-            hits = found or hits
+                     if (query.statement in h.passage.section or any(SUMMARY_HEADING.search(s) for s in h.passage.section))
+                     and not loaded.facts.states_score(h.passage)]
+            if found:  # drawn toward the shortfalls for a low score, toward the strengths for a high one
+                rec = loaded.facts.get(councils[0])
+                fact = rec.statements.get(query.statement) if rec else None
+                side = FINDING_SIDES["strengths" if fact and fact.value >= 3 else "improve"]
+                best = loaded.answers.ranked(f"{query.statement} {query.search}", found, councils, n=1, polarity=side)
+                if best:
+                    return best[0]
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants)
 
     @staticmethod
