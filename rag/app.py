@@ -98,13 +98,23 @@ class SecurityHeadersAndLastResort:
                 await response(scope, receive, send_with_headers)
 
 
+def _routed(app: FastAPI, path: str) -> bool:
+    """Whether some route (or mount) takes this path."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(scope)[0] != Match.NONE for route in app.router.routes)
+
+
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
     service = service or Service(settings)
     # Swagger UI (FastAPI's /docs) needs a CDN and an inline script, which the CSP forbids; /docs is our
     # own plain page built from the OpenAPI schema instead, and /openapi.json is the schema itself.
+    # No trailing-slash redirects: Starlette builds them from the Host header (an open redirect behind a
+    # proxy); "/api/documents/" is a 404 that names "/api/documents" instead.
     app = FastAPI(title="CQC adult social care assessments: cited answers", version="0.1.0",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.service = service
     app.state.settings = settings
     app.state.feedback = FeedbackStore(settings.conversation_db)
@@ -113,10 +123,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     # Starlette runs the middleware added last first: access log, security headers, rate limit, body limit.
     # A report upload may be as large as one document may be (and only when uploads are on).
     upload_limit = int(settings.max_file_mb * 2**20) + 64 * 1024
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout,
                        larger={("POST", "/api/documents"): upload_limit, ("POST", "/add-report"): upload_limit}
                        if settings.admin_token else None)
-    app.add_middleware(RateLimit, per_minute=settings.rate_limit)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit, db=settings.conversation_db)
     app.add_middleware(SecurityHeadersAndLastResort)
 
     @app.exception_handler(RagError)
@@ -131,13 +141,21 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail
         if exc.status_code == 404:
-            detail = f"There is no page at {request.url.path}. Start at / or see /docs for the API."
+            path = request.scope["path"]
+            if not path.startswith("/"):  # an absolute-form target (GET http://host/...): not echoed
+                detail = "There is no such page. Start at / or see /docs for the API."
+            elif len(path) > 1 and path.endswith("/") and _routed(app, path.rstrip("/")):
+                detail = f"There is no page at {path}. Did you mean {path.rstrip('/')} (no slash at the end)?"
+            else:
+                detail = f"There is no page at {path}. Start at / or see /docs for the API."
         elif exc.status_code == 400 and request.method == "POST":  # a body FastAPI could not parse at all
             return error(request, 422, f"The request body could not be read as JSON ({exc.detail}). "
                                        f"Send a JSON object such as {SAMPLE_BODY}.")
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}. See /docs for the methods each route takes."
-        return error(request, exc.status_code, str(detail))
+        response = error(request, exc.status_code, str(detail))
+        response.headers.update(exc.headers or {})  # Allow, on a 405
+        return response
 
     # The order here is the order of /docs and /openapi.json.
     for module in (admin, ask, documents, councils, pages):

@@ -168,32 +168,31 @@ def cmd_serve(args) -> int:
     import os
     import tempfile
 
-    import uvicorn
-
     from .app import create_app
+    from .config import ConfigError
     from .index import load_index
+    from .server import serve
 
     settings = _settings(args).with_overrides(host=args.host, port=args.port)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more (got {args.workers}).")
     if args.quiet:
         os.environ["RAG_ACCESS_LOG"] = "off"
         settings = settings.with_overrides(access_log="off")
-    # uvicorn's own access log would print each URL, question included: ours (rag.access) leaves it out.
-    options = dict(host=settings.host, port=settings.port, log_level="warning", access_log=False)
     if args.workers > 1:
-        # Each worker process loads the index itself (the vectors are memory-mapped, so the page cache
-        # holds one copy for all) and they share one conversation store. Check the index here so a
-        # missing one is reported before forking.
+        # Each worker process loads the index itself and they share one SQLite file for the
+        # conversations and the rate limit. Check the index here so a missing one is reported before forking.
         load_index(settings.index_dir)
         os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
         os.environ.setdefault("RAG_TORCH_THREADS", str(max(1, (os.cpu_count() or 1) // args.workers)))
         if settings.conversation_db == ":memory:":
             state = Path(tempfile.mkdtemp(prefix="rag-serve-"))
             os.environ["RAG_CONVERSATION_DB"] = str(state / "conversations.sqlite")
-        uvicorn.run("rag.app:create_app", factory=True, workers=args.workers, **options)
+        serve(settings, "rag.app:create_app", workers=args.workers)
         return 0
     app = create_app(settings)  # loads the index now, so a missing one is reported before listening
     print(f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}/", file=sys.stderr)
-    uvicorn.run(app, **options)
+    serve(settings, app)
     return 0
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 MAX_CONVERSATIONS = 1000
+MAX_PER_CLIENT = 20  # one client address's conversations: its own oldest go first, not everyone else's
 MAX_AGE_SECONDS = 3600
 MAX_TURNS = 20
 
@@ -29,8 +30,9 @@ class Conversation:
 class ConversationStore:
     clock = staticmethod(time.time)  # seconds; a test sets store.clock to one it moves
     def __init__(self, path: str = ":memory:", max_conversations: int = MAX_CONVERSATIONS,
-                 max_age: float = MAX_AGE_SECONDS):
+                 max_age: float = MAX_AGE_SECONDS, max_per_client: int = MAX_PER_CLIENT):
         self.max_conversations = max_conversations
+        self.max_per_client = max_per_client
         self.max_age = max_age
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
@@ -39,9 +41,15 @@ class ConversationStore:
         self._db.execute("CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, questions TEXT NOT NULL, "
                          "last_query TEXT, last_answer TEXT, touched REAL NOT NULL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_age ON turns (touched)")
+        try:  # the client address that started it (a store file from before had no such column)
+            self._db.execute("ALTER TABLE turns ADD COLUMN client TEXT")
+        except sqlite3.OperationalError:
+            pass
+        self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_client ON turns (client, touched)")
 
-    def get_or_create(self, conversation_id: str | None) -> Conversation:
-        """The conversation with this id, or a new one if the id is unknown or expired."""
+    def get_or_create(self, conversation_id: str | None, client: str | None = None) -> Conversation:
+        """The conversation with this id, or a new one if the id is unknown or expired. A client (its
+        address) starting one past its share loses its own oldest; the total is bounded too."""
         now = self.clock()
         with self._lock:
             self._db.execute("DELETE FROM turns WHERE touched < ?", (now - self.max_age,))
@@ -53,7 +61,11 @@ class ConversationStore:
                 return Conversation(row[0], json.loads(row[1]), json.loads(row[2]) if row[2] else None,
                                     tuple(answer) if answer else None)
             conv = Conversation(secrets.token_urlsafe(16))
-            self._db.execute("INSERT INTO turns VALUES (?, '[]', NULL, NULL, ?)", (conv.id, now))
+            if client is not None:
+                self._db.execute("DELETE FROM turns WHERE id IN (SELECT id FROM turns WHERE client = ? "
+                                 "ORDER BY touched DESC LIMIT -1 OFFSET ?)", (client, self.max_per_client - 1))
+            self._db.execute("INSERT INTO turns (id, questions, last_query, last_answer, touched, client) "
+                             "VALUES (?, '[]', NULL, NULL, ?, ?)", (conv.id, now, client))
             self._db.execute("DELETE FROM turns WHERE id IN (SELECT id FROM turns "
                              "ORDER BY touched DESC LIMIT -1 OFFSET ?)", (self.max_conversations,))
             return conv

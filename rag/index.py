@@ -12,12 +12,13 @@ passages and vectors; only changed documents are embedded again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import faiss
@@ -28,6 +29,7 @@ from .config import Settings
 from .councils import passage_councils
 from .documents import load_documents
 from .errors import IndexDamaged, IndexMissing
+from .manifest import read_manifest
 from .text import TOKENIZER_VERSION, _MARKS, tokenize
 from .types import SECTION_SEP, Document, Passage
 from .vectors import build_vector_index
@@ -68,6 +70,9 @@ class Index:
     vectors: faiss.Index | None  # None when the vector file is missing or damaged: BM25 only
     span_rows: dict[tuple[str, int, int], int] | None = None  # (doc id, start, end) -> row of span_matrix
     span_matrix: np.ndarray | None = None  # vectors of the answer picker's candidate spans, from the build
+    problems: list[str] = field(default_factory=list)  # what is wrong with the build as loaded
+    signatures: dict[str, tuple | None] = field(default_factory=dict)  # file -> file_signature at load
+    vectors_in_memory: bool = True  # False: memory-mapped (MappedVectors)
 
     def text(self, passage: Passage) -> str:
         return self.documents[passage.doc_id].text[passage.start:passage.end]
@@ -144,11 +149,10 @@ def is_up_to_date(index_dir: Path, documents: list[Document], settings: Settings
     if build is None:
         return False
     try:
-        manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest, _ = read_manifest(build / MANIFEST, "", FORMAT_VERSION)
+    except IndexDamaged:
         return False
-    return (manifest.get("format_version") == FORMAT_VERSION
-            and manifest.get("model", {}).get("name") == settings.model
+    return (manifest.get("model", {}).get("name") == settings.model
             and manifest.get("vectors", False)
             and manifest.get("spans", False)
             and manifest.get("tokenizer") == TOKENIZER_VERSION
@@ -272,6 +276,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
             "files": {name: _sha256_file(staging / name) for name in (*DATA_FILES, VECTORS, *SPANS)},
         }
         _write_json(staging / MANIFEST, manifest)
+        _seal(staging)
         os.rename(staging, build)
         _point_current(index_dir, build.name)
     except BaseException:
@@ -279,6 +284,13 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         raise
     _remove_old_builds(index_dir, keep={build.name})
     return BuildResult(build, len(documents), len(passages), len(to_embed))
+
+
+def _seal(build: Path) -> None:
+    """A build is written once: its files are made read-only (0444) before it is published, so a later
+    tool or user writing into the build in use is refused (root excepted, which the checks catch)."""
+    for path in build.iterdir():
+        path.chmod(0o444)
 
 
 def _point_current(index_dir: Path, name: str) -> None:
@@ -320,75 +332,154 @@ def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _read_vectors(path: Path) -> faiss.Index:
-    """Memory-mapped and read-only where FAISS can (IO_FLAG_MMAP_IFC maps a flat index's vectors), so
-    the worker processes of one server share one copy in the page cache."""
-    for flags in (getattr(faiss, "IO_FLAG_MMAP_IFC", None), faiss.IO_FLAG_MMAP):
+class MappedVectors:
+    """A memory-mapped vector index that checks its file before each search. Pages of a mapped file that
+    shrinks in place (an in-place copy of a backup, an rsync, a full disk) cannot be read any more: the
+    process dies with SIGBUS. So before each use the file's size, inode and modification time are
+    compared with those verified at load, and a change raises IndexDamaged (a 503 for that request)
+    instead; the index watcher then switches the service to BM25 (Service.check_files)."""
+
+    def __init__(self, index: faiss.Index, path: Path, signature: tuple):
+        self._index, self.path, self.signature = index, path, signature
+
+    def _check(self) -> None:
+        if file_signature(self.path) != self.signature:
+            raise IndexDamaged(f"The vector file {self.path} changed while it was in use; searching with BM25 "
+                               f"only from the next request. Rebuild the index with: rag index")
+
+    GUARDED = ("search", "reconstruct", "reconstruct_n", "reconstruct_batch")
+
+    def __getattr__(self, name):
+        if name in ("get_xb", "storage"):  # no raw view of the mapping: every read goes through _check
+            raise AttributeError(name)
+        attr = getattr(self._index, name)  # ntotal, d, ...: held in memory, safe to read
+        if name not in self.GUARDED:
+            return attr
+
+        def checked(*args, **kwargs):
+            self._check()
+            return attr(*args, **kwargs)
+
+        return checked
+
+
+def file_signature(path: Path) -> tuple | None:
+    """What changes when a file is rewritten, truncated or replaced: size, inode, modification time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_ino, st.st_mtime_ns
+
+
+def _read_vectors(path: Path, expected_sha256: str | None, mmap_above: int) -> tuple[faiss.Index | None, bool]:
+    """The vectors, verified against the manifest's checksum; (None, _) if missing or damaged. Files up to
+    `mmap_above` bytes are read into memory and the copy that was checksummed is the one used, so nothing
+    done to the file afterwards can reach it (True: in memory). Larger ones are memory-mapped read-only
+    (the worker processes share one copy in the page cache) and guarded by MappedVectors (False)."""
+    signature = file_signature(path)
+    if signature is None or expected_sha256 is None:
+        return None, True
+    if signature[0] <= mmap_above:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, True
+        if hashlib.sha256(data).hexdigest() != expected_sha256:
+            return None, True
+        return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)), True
+    if _sha256_file(path) != expected_sha256:
+        return None, False
+    for flags in (getattr(faiss, "IO_FLAG_MMAP_IFC", None), faiss.IO_FLAG_MMAP, 0):
         if flags is not None:
             try:
-                return faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY)
+                mapped = faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY if flags else 0)
+                break
             except RuntimeError:
                 continue
-    return faiss.read_index(str(path))
+    if file_signature(path) != signature:  # changed while being checked or mapped
+        return None, False
+    return MappedVectors(mapped, path, signature), False
 
 
-def load_index(index_dir: Path) -> Index:
-    """Load and verify the current build. One clear message, saying what to run, if it cannot be used."""
+DEFAULT_MMAP_ABOVE = 256 * 2**20
+
+
+def load_index(index_dir: Path, mmap_above: int = DEFAULT_MMAP_ABOVE) -> Index:
+    """Load and verify the current build. One clear message, saying what to run, if it cannot be used.
+    A missing or damaged vector file leaves BM25 only, said in Index.problems (shown by /healthz)."""
     rebuild = f"Rebuild it with: rag index --index-dir {index_dir}"
     build = current_build(index_dir)
     if build is None:
         raise IndexMissing(f"No index found in {index_dir}. Build it with: rag index --index-dir {index_dir}")
-    try:
-        manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexDamaged(f"The index in {index_dir} has a missing or unreadable manifest ({exc.__class__.__name__}). {rebuild}")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexDamaged(f"The index in {index_dir} has format {manifest.get('format_version')}, "
-                           f"this version reads format {FORMAT_VERSION}. {rebuild}")
-    files = manifest.get("files", {})
+    manifest, checked = read_manifest(build / MANIFEST, rebuild, FORMAT_VERSION)
+    files = checked.files
+    signatures = {MANIFEST: file_signature(build / MANIFEST)}
+    contents = {}
     for name in DATA_FILES:
         path = build / name
-        if not path.is_file() or _sha256_file(path) != files.get(name):
+        signatures[name] = file_signature(path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        if data is None or hashlib.sha256(data).hexdigest() != files.get(name):
             raise IndexDamaged(f"The index in {index_dir} is damaged: {name} is missing, truncated or altered. {rebuild}")
+        contents[name] = data  # the bytes checked are the bytes parsed
     try:
         documents = {}
-        for d in json.loads((build / "documents.json").read_text(encoding="utf-8")):
+        for d in json.loads(contents["documents.json"]):
             documents[d["id"]] = Document(d["id"], d["title"], tuple(d["councils"]), d["kind"], d["date"],
                                           d["path"], d["text"], d["sha256"], d["format"], tuple(d["page_starts"]))
         passages = [Passage(doc_id, tuple(section), start, end, tuple(councils), tuple(pages))
-                    for doc_id, section, start, end, councils, pages in json.loads((build / "passages.json").read_text(encoding="utf-8"))]
-        tokens = json.loads((build / "bm25.json").read_text(encoding="utf-8"))
+                    for doc_id, section, start, end, councils, pages in json.loads(contents["passages.json"])]
+        tokens = json.loads(contents["bm25.json"])
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexDamaged(f"The index in {index_dir} could not be read ({exc.__class__.__name__}). {rebuild}")
-    if len(passages) != manifest.get("passage_count") or len(tokens) != len(passages):
+    if len(passages) != checked.passage_count or len(tokens) != len(passages):
         raise IndexDamaged(f"The index in {index_dir} is inconsistent (passage counts differ). {rebuild}")
 
-    vectors = None
+    problems = []
     vector_path = build / VECTORS
-    if not vector_path.is_file() or _sha256_file(vector_path) != files.get(VECTORS):
-        log.warning("The vector file of the index in %s is missing or damaged: searching with BM25 only. %s",
-                    index_dir, rebuild)
-    else:
-        vectors = _read_vectors(vector_path)
-        if vectors.ntotal != len(passages):
-            log.warning("The vector file in %s does not match the passages: searching with BM25 only. %s",
-                        index_dir, rebuild)
-            vectors = None
-    span_rows, span_matrix = _read_spans(build, files, vectors is not None)
-    return Index(build, manifest, documents, passages, tokens, vectors, span_rows, span_matrix)
+    signatures[VECTORS] = file_signature(vector_path)
+    vectors, in_memory = _read_vectors(vector_path, files.get(VECTORS), mmap_above)
+    if vectors is None:
+        problems.append(f"The vector file of build {build.name} is missing or does not match its manifest: "
+                        f"searching with BM25 only. {rebuild}")
+    elif vectors.ntotal != len(passages):
+        problems.append(f"The vector file of build {build.name} does not match its passages: searching with "
+                        f"BM25 only. {rebuild}")
+        vectors = None
+    for name in SPANS:
+        signatures[name] = file_signature(build / name)
+    span_rows, span_matrix = _read_spans(build, files, vectors is not None, mmap_above)
+    for problem in problems:
+        log.warning("%s", problem)
+    return Index(build, manifest, documents, passages, tokens, vectors, span_rows, span_matrix, problems=problems,
+                 signatures=signatures, vectors_in_memory=in_memory)
 
 
-def _read_spans(build: Path, files: dict, wanted: bool):
-    """The answer spans' keys and vectors (memory-mapped), or (None, None) if the build has none usable:
-    the answer picker then encodes the spans it needs."""
+def _read_spans(build: Path, files: dict, wanted: bool, mmap_above: int = 0):
+    """The answer spans' keys and vectors, or (None, None) if the build has none usable: the answer
+    picker then encodes the spans it needs. Like the vectors, a file up to `mmap_above` bytes is read
+    into memory and the bytes checked are the bytes used; a larger one is memory-mapped."""
     if not wanted or not all(name in files for name in SPANS):
         return None, None
     try:
-        for name in SPANS:
-            if _sha256_file(build / name) != files[name]:
-                raise ValueError(f"{name} is altered")
-        keys = json.loads((build / SPANS[0]).read_text(encoding="utf-8"))
-        matrix = np.load(build / SPANS[1], mmap_mode="r")
+        data = (build / SPANS[0]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != files[SPANS[0]]:
+            raise ValueError(f"{SPANS[0]} is altered")
+        keys = json.loads(data)
+        path = build / SPANS[1]
+        if path.stat().st_size <= mmap_above:
+            raw = path.read_bytes()
+            if hashlib.sha256(raw).hexdigest() != files[SPANS[1]]:
+                raise ValueError(f"{SPANS[1]} is altered")
+            matrix = np.load(io.BytesIO(raw))
+        else:
+            if _sha256_file(path) != files[SPANS[1]]:
+                raise ValueError(f"{SPANS[1]} is altered")
+            matrix = np.load(path, mmap_mode="r")
         rows = {(doc_id, s, e): i for i, (doc_id, s, e)
                 in enumerate((doc_id, s, e) for doc_id, pairs in keys.items() for s, e in pairs)}
         if len(rows) != len(matrix):

@@ -1,15 +1,16 @@
 """HTTP plumbing around the app, as plain ASGI middleware: access log with request ids, a request body
-size limit, and a per-client rate limit."""
+size limit and read timeout, and a per-client rate limit."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import re
-import threading
 import time
 import uuid
-from collections import OrderedDict
+
+from .ratelimit import RateStore
 
 access_log = logging.getLogger("rag.access")
 
@@ -44,7 +45,8 @@ class AccessLog:
             return await self.app(scope, receive, send)
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        status = [500]
+        status = [None]
+        gone = False
         t0 = time.perf_counter()
 
         async def send_with_id(message):
@@ -53,9 +55,17 @@ class AccessLog:
                 message = dict(message, headers=[*message.get("headers", []), (b"x-request-id", request_id.encode())])
             await send(message)
 
+        async def receive_watching():
+            nonlocal gone
+            message = await receive()
+            gone = gone or message["type"] == "http.disconnect"
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
         finally:
+            if status[0] is None:  # no response: the client left first (499, as nginx says), or a fault (500)
+                status[0] = 499 if gone else 500
             if self.fmt != "off":
                 route = getattr(scope.get("route"), "path", None) or scope["path"]
                 record = {"request_id": request_id, "method": scope["method"], "route": route,
@@ -69,17 +79,19 @@ class AccessLog:
 
 
 class BodySizeLimit:
-    """Refuses a request body over max_bytes with 413, whether or not it declares its length. The body
-    (at most max_bytes) is read here first and handed on whole, so the app never sees a partial one."""
+    """Refuses a request body over max_bytes with 413, whether or not it declares its length, and one that
+    takes over `timeout` seconds to arrive (a client sending less than its Content-Length, or trickling)
+    with 408, closing the connection. The body (at most max_bytes) is read here first and handed on
+    whole, so the app never sees a partial one. A client that disconnects mid-body gets no reply."""
 
-    def __init__(self, app, max_bytes: int, larger: dict[tuple[str, str], int] | None = None):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, larger: dict[tuple[str, str], int] | None = None,
+                 timeout: float = 30.0):
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
         self.larger = larger or {}  # (method, path) -> its own limit: report uploads
 
-    async def refuse(self, send, limit: int | None = None):
-        limit = limit or self.max_bytes
-        size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 1024} KB"
-        start, body = _json_error(413, f"The request body is over the {size} limit; send a shorter one.")
+    @staticmethod
+    async def refuse(send, status: int, detail: str):
+        start, body = _json_error(status, detail, [(b"connection", b"close")])
         await send(start)
         await send(body)
 
@@ -87,20 +99,27 @@ class BodySizeLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = self.larger.get((scope.get("method", ""), scope.get("path", "")), self.max_bytes)
+        size_text = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 1024} KB"
+        too_big = f"The request body is over the {size_text} limit; send a shorter one."
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return await self.refuse(send, limit)
+            return await self.refuse(send, 413, too_big)
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit:
-                return await self.refuse(send, limit)
-            if not message.get("more_body"):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away
+                        return
+                    chunks.append(message.get("body", b""))
+                    size += len(chunks[-1])
+                    if size > limit:
+                        return await self.refuse(send, 413, too_big)
+                    if not message.get("more_body"):
+                        break
+        except TimeoutError:
+            return await self.refuse(send, 408, f"The request body did not arrive within {self.timeout:g} s "
+                                                f"(is Content-Length right?); send it again.")
         replayed = False
 
         async def replay():
@@ -114,38 +133,22 @@ class BodySizeLimit:
 
 
 class RateLimit:
-    """A token bucket per client address: `per_minute` requests a minute on average, in bursts of up to
-    a fifth of that. Past it, 429 with Retry-After. Static files and /healthz are not counted; the
-    number of clients remembered is bounded."""
+    """A token bucket per client address (RateStore: in memory, or in the SQLite file all workers
+    share): past it, 429 with Retry-After. Static files and /healthz are not counted. The address is
+    the connection's, or the one a trusted proxy forwarded (uvicorn's proxy_headers, only for
+    RAG_TRUSTED_PROXIES): a client's own X-Forwarded-For is never believed."""
 
     EXEMPT = ("/static/", "/healthz", "/favicon")
 
-    def __init__(self, app, per_minute: int, max_clients: int = 10000, clock=time.monotonic):
+    def __init__(self, app, per_minute: int, db: str = ":memory:", clock=time.time):
         self.app = app
-        self.clock = clock  # seconds; a test passes one it moves
-        self.rate = per_minute / 60.0
-        self.burst = max(1.0, per_minute / 5)
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, time)
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """0 if the request may go ahead, else the seconds until it may."""
-        now = self.clock()
-        with self._lock:
-            tokens, then = self._buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - then) * self.rate)
-            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-            self._buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-            return wait
+        self.store = RateStore(db, per_minute, clock) if per_minute > 0 else None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or self.rate <= 0 or scope["path"].startswith(self.EXEMPT):
+        if scope["type"] != "http" or self.store is None or scope["path"].startswith(self.EXEMPT):
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("unknown", 0))[0]
-        wait = self.take(client)
+        wait = self.store.take(client)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             start, body = _json_error(429, f"Too many requests from your address; try again in {seconds} s.",

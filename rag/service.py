@@ -5,11 +5,14 @@ once, so the CLI and the API refuse it with the same message.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
-from pathlib import Path
-from dataclasses import dataclass
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from .answer import Answer, AnswerPicker
 from .compose import Composed, Composer, plain, source_json
@@ -21,7 +24,7 @@ from .facts import Fact, Facts
 from .query import Query, Understander, statement_centroids
 from .errors import BadRequest, NotFound, RagError
 from .extract import MEDIA_TYPES
-from .index import Index, current_build, load_index
+from .index import DATA_FILES, MANIFEST, SPANS, VECTORS, Index, _sha256_file, current_build, file_signature, load_index
 from .retrieval import Retriever
 from .cqc import FINDING_SIDES, KIND_WORDING, SUMMARY_HEADING
 from .types import SECTION_SEP, Hit
@@ -38,10 +41,12 @@ CITATIONS = 5
 
 
 def check_query(query: str | None) -> str:
+    if len(query or "") > MAX_QUESTION_CHARS:  # as sent, white space included: what the schema states
+        raise BadRequest(f"The question is {len(query)} characters long; the limit is {MAX_QUESTION_CHARS}. Shorten it.")
     query = (query or "").strip()
     if any("\ud800" <= ch <= "\udfff" for ch in query):
         raise BadRequest("The question contains an unpaired surrogate (e.g. \\ud800), which is not text; send valid Unicode.")
-    if not query:
+    if not query.replace("\ufeff", "").strip():  # blank: white space (Python's or JSON Schema's) only
         raise BadRequest("The question is empty: type a question, e.g. 'What score did Blackpool get for safeguarding?'")
     if len(query) > MAX_QUESTION_CHARS:
         raise BadRequest(f"The question is {len(query)} characters long; the limit is {MAX_QUESTION_CHARS}. Shorten it.")
@@ -82,6 +87,7 @@ class Loaded:
     gazetteer: CouncilGazetteer
     understander: Understander
     composer: Composer
+    problems: tuple[str, ...] = ()  # why it answers less well than it could (no model: BM25 only)
 
     @property
     def index(self) -> Index:
@@ -94,12 +100,20 @@ class Service:
         self.dense = dense
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
-        self.conversations = ConversationStore(settings.conversation_db)
+        self._failed: tuple | None = None  # (build, file signatures) of a build that would not load
+        self._reload_error: str | None = None
+        self._damaged: dict[str, str] = {}  # file of the serving build -> what changed
+        self._watch_failed = False
+        self.conversations = ConversationStore(settings.conversation_db,
+                                               max_per_client=settings.conversations_per_client)
         self.loaded = self._load()
 
     def _load(self) -> Loaded:
-        index = load_index(self.settings.index_dir)
-        embedder = None
+        index = load_index(self.settings.index_dir, mmap_above=int(self.settings.vectors_mmap_mb * 2**20))
+        return self._assemble(index)
+
+    def _assemble(self, index: Index) -> Loaded:
+        embedder, problems = None, []
         if self.dense and index.vectors is not None:
             from .embedding import get_embedder
 
@@ -107,13 +121,15 @@ class Service:
                 embedder = get_embedder(index.manifest["model"]["name"], quantized=self.settings.query_int8)
             except RagError as exc:
                 log.warning("%s Searching with BM25 only.", exc)
+                problems.append(f"{exc} Searching with BM25 only.")
         queries = get_query_batcher(embedder) if embedder is not None else None
         retriever = Retriever(index, queries)
         gazetteer = CouncilGazetteer(retriever.matcher)
         understander = Understander(retriever.matcher, gazetteer, [d.text for d in index.documents.values()], queries,
                                     statement_centroids(index) if queries is not None else None)
         answers, facts = AnswerPicker(index, queries), Facts(index)
-        return Loaded(retriever, answers, facts, gazetteer, understander, Composer(index, facts, answers))
+        return Loaded(retriever, answers, facts, gazetteer, understander, Composer(index, facts, answers),
+                      tuple(problems))
 
     @property
     def retriever(self) -> Retriever:
@@ -123,34 +139,101 @@ class Service:
     def index(self) -> Index:
         return self.retriever.index
 
+    @property
+    def reload_error(self) -> str | None:
+        """Why the build CURRENT names is not the one serving, if it could not be loaded."""
+        return self._reload_error
+
     def reload_if_changed(self) -> bool:
         """Take up a newer build of the index, if one has been made. The new one is loaded beside the
         old, which keeps answering meanwhile; the swap is one assignment, so a request sees one or the
-        other, never a mix. If the new build cannot be loaded, the old one stays."""
+        other, never a mix. If the new build cannot be loaded, the old one stays, the reason is logged
+        once and shown by /healthz, and that build is not tried again until one of its files changes."""
         with self._lock:
-            if current_build(self.settings.index_dir) in (None, self.index.path):
+            build = current_build(self.settings.index_dir)
+            if build is None or build == self.index.path:
+                self._failed = self._reload_error = None
+                return False
+            attempt = (build, tuple(file_signature(build / name) for name in (MANIFEST, *DATA_FILES, VECTORS, *SPANS)))
+            if attempt == self._failed:
                 return False
             try:
                 loaded = self._load()
-            except RagError as exc:
-                log.warning("kept index build %s: the new one could not be loaded (%s)", self.index.path.name, exc)
+            except Exception as exc:  # RagError: a bad build; anything else: a bug of ours. Either way keep serving.
+                if isinstance(exc, RagError):
+                    reason = str(exc)
+                else:
+                    reason = f"{exc.__class__.__name__}: {exc}"
+                    log.exception("loading index build %s failed", build.name)
+                self._failed = attempt
+                self._reload_error = (f"Index build {build.name} could not be loaded, so build "
+                                      f"{self.index.path.name} is still serving: {reason}")
+                log.error("%s", self._reload_error)
                 return False
             self.loaded = loaded
+            self._failed = self._reload_error = None
+            self._damaged = {}
             log.info("now serving index build %s", self.index.path.name)
             return True
 
-    def watch(self, interval: float = 1.0) -> None:
-        """Check for a new index build every `interval` seconds, in a background thread."""
+    def check_files(self) -> list[str]:
+        """Compare the serving build's files with what was verified at load. A file rewritten, truncated
+        or removed since is reported (logged once, and in /healthz). The service keeps answering from
+        what it loaded: everything is held in memory, except memory-mapped vectors (large indexes),
+        which are dropped for BM25 only, since reading a shrunk mapping would kill the process."""
+        with self._lock:
+            index = self.index
+            for name, signature in index.signatures.items():
+                if name in self._damaged or name == MANIFEST:
+                    continue
+                path = index.path / name
+                now = file_signature(path)
+                if now == signature:
+                    continue
+                if now is not None and now[0] == (signature or (None,))[0] \
+                        and _sha256_file(path) == index.manifest["files"].get(name):
+                    index.signatures[name] = now  # touched or copied back unchanged: still what was verified
+                    continue
+                where = f"{name} of index build {index.path.name} changed on disk after it was loaded " \
+                        f"(it no longer matches the manifest)"
+                rebuild = f"Rebuild the index with: rag index --index-dir {self.settings.index_dir}"
+                if name == VECTORS and index.vectors is not None and not index.vectors_in_memory:
+                    message = f"{where}: searching with BM25 only. {rebuild}"
+                    self.loaded = self._assemble(dataclasses.replace(index, vectors=None))
+                elif name == SPANS[1] and isinstance(index.span_matrix, np.memmap):
+                    message = f"{where}: answers encode their candidate sentences instead. {rebuild}"
+                    self.loaded = self._assemble(dataclasses.replace(index, span_rows=None, span_matrix=None))
+                else:
+                    message = f"{where}; still answering from the copy verified at load. {rebuild}"
+                self._damaged[name] = message
+                log.error("%s", message)
+            return list(self._damaged.values())
+
+    def watch_once(self) -> bool:
+        """One look at the index folder: take up a new build, check the serving one's files. False while
+        something is wrong (a build that would not load), so the watcher can look less often."""
+        try:
+            self.reload_if_changed()
+            self.check_files()
+        except Exception:  # keep watching whatever happens, but say it once
+            if not self._watch_failed:
+                log.exception("checking the index failed")
+            self._watch_failed = True
+            return False
+        self._watch_failed = False
+        return self._reload_error is None
+
+    def watch(self, interval: float = 1.0, max_interval: float = 60.0, sleep=time.sleep) -> None:
+        """Look at the index every `interval` seconds in a background thread; while a build cannot be
+        loaded, back off, doubling the wait up to `max_interval`. `sleep` is for tests."""
         if self._watcher is not None:
             return
 
         def run():
+            delay = interval
             while True:
-                time.sleep(interval)
-                try:
-                    self.reload_if_changed()
-                except Exception:  # keep watching whatever happens
-                    log.exception("index reload failed")
+                sleep(delay)
+                delay = interval if self.watch_once() else min(max_interval, delay * 2)
 
         self._watcher = threading.Thread(target=run, name="index-watcher", daemon=True)
         self._watcher.start()
@@ -198,7 +281,7 @@ class Service:
         return (first + [h for h in hits if h not in first])[:k]
 
     def ask(self, question: str, conversation_id: str | None = None, council: str | None = None,
-            doc: str | None = None, clear_scope: bool = False) -> dict:
+            doc: str | None = None, clear_scope: bool = False, client: str | None = None) -> dict:
         """A cited answer. The question and the conversation's previous turn are understood once into a
         Query; then passages are retrieved for it, the answer is quoted or composed from the records, and
         only then is the turn written to the conversation."""
@@ -206,7 +289,7 @@ class Service:
         loaded = self.loaded
         retriever, index = loaded.retriever, loaded.index
         retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
-        conv = self.conversations.get_or_create(conversation_id)
+        conv = self.conversations.get_or_create(conversation_id, client=client)
         previous = None if clear_scope or conv.last_query is None else Query.from_json(conv.last_query)
         query = loaded.understander.understand(question, previous, council=council,
                                                previous_answer=conv.last_answer)
@@ -371,7 +454,14 @@ class Service:
         return path, MEDIA_TYPES.get(doc.format, "application/octet-stream"), path.name
 
     def health(self) -> dict:
-        m = self.index.manifest
-        return {"status": "ok", "mode": self.mode, "documents": len(self.index.documents),
-                "passages": len(self.index.passages), "model": m["model"]["name"], "built_at": m["built_at"],
-                "build": self.index.path.name}
+        """"ok", or "degraded" with the problems: a damaged or changed vector file, BM25 only, a newer
+        build that would not load."""
+        loaded = self.loaded
+        index = loaded.index
+        problems = [*index.problems, *loaded.problems, *self._damaged.values()]
+        if self._reload_error:
+            problems.append(self._reload_error)
+        m = index.manifest
+        return {"status": "degraded" if problems else "ok", "problems": problems, "mode": loaded.retriever.mode,
+                "documents": len(index.documents), "passages": len(index.passages), "model": m["model"]["name"],
+                "built_at": m["built_at"], "build": index.path.name}

@@ -95,12 +95,15 @@ def test_an_interrupted_build_leaves_the_last_good_index(small_index, monkeypatc
     assert not [p for p in small_index.index_dir.iterdir() if p.name.endswith(".partial")]
 
 
-def test_the_vectors_are_memory_mapped_not_copied(built_index):
+def test_small_vector_files_are_read_into_memory_large_ones_mapped(built_index):
     import os
 
-    index = load_index(built_index.index_dir)
-    maps = open(f"/proc/{os.getpid()}/maps").read()
-    assert str(index.path / "vectors.faiss") in maps
+    copied = load_index(built_index.index_dir)
+    assert copied.vectors_in_memory and copied.vectors.ntotal == len(copied.passages)
+    assert str(copied.path / "vectors.faiss") not in open(f"/proc/{os.getpid()}/maps").read()
+    mapped = load_index(built_index.index_dir, mmap_above=0)  # every file counts as large
+    assert not mapped.vectors_in_memory and mapped.vectors.ntotal == len(mapped.passages)
+    assert str(mapped.path / "vectors.faiss") in open(f"/proc/{os.getpid()}/maps").read()
 
 
 def test_answer_spans_are_embedded_at_build_so_answering_encodes_only_the_question(built_index):

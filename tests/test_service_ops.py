@@ -189,7 +189,8 @@ def test_workers_share_the_mapped_vectors_and_the_conversations(built_index):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--workers", "2",
-                               "--index-dir", str(built_index.index_dir), "-q"], env=rag_env(RAG_RATE_LIMIT=0),
+                               "--index-dir", str(built_index.index_dir), "-q"],
+                              env=rag_env(RAG_RATE_LIMIT=0, RAG_VECTORS_MMAP_MB=0),  # mapped, not copied: shared
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 180

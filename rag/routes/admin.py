@@ -16,8 +16,10 @@ router = APIRouter()
 
 
 @router.get("/healthz", tags=["api"], responses=errors())
+@router.head("/healthz", tags=["api"], responses=errors())  # health checkers use HEAD
 def healthz(service: Service = Depends(get_service)):
-    """Status, ranking mode, document and passage counts, model and index build."""
+    """Status ("ok", or "degraded" with the problems: still answering, less well or from a copy), ranking
+    mode, document and passage counts, model and index build."""
     return service.health()
 
 
@@ -30,7 +32,10 @@ def admin_reload(authorization: str = Header(""), service: Service = Depends(get
     if not hmac.compare_digest(authorization.encode(), f"Bearer {settings.admin_token}".encode()):
         return JSONResponse({"detail": "Send the admin token as: Authorization: Bearer <RAG_ADMIN_TOKEN>"},
                             status_code=401)
-    return {"reloaded": service.reload_if_changed(), "build": service.index.path.name}
+    reply = {"reloaded": service.reload_if_changed(), "build": service.index.path.name}
+    if service.reload_error:  # the newest build would not load: why
+        reply["error"] = service.reload_error
+    return reply
 
 
 @router.get("/api/feedback", tags=["api"], responses=errors(401, 404))

@@ -20,19 +20,26 @@ from . import errors, get_feedback, get_service
 
 router = APIRouter()
 
+# What the schema says of a question: 1 to 2,000 characters, one of them not white space. Stated in the
+# schema only; the check enforced is the service's (check_query), whose messages say what to change.
+# JSON Schema's \s is ECMAScript's (it has U+FEFF); Python's also has \x1c-\x1f and \x85: neither counts.
+QUESTION_SCHEMA = {"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"[^\s\x1c-\x1f\x85]"}
+
 
 class AskBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"question": "What score did Blackpool get for safeguarding?"},
         {"question": "and for assessing needs?", "conversation_id": "the id from the previous answer"}]})
 
-    question: str = Field(description=f"the question, at most {MAX_QUESTION_CHARS} characters")
+    question: str = Field(json_schema_extra=QUESTION_SCHEMA,
+                          description=f"the question, at most {MAX_QUESTION_CHARS} characters, not blank")
     conversation_id: str | None = Field(None, max_length=200,
                                         description="from a previous answer: a follow-up keeps its council and topic")
     council: str | None = Field(None, max_length=200, description="only documents about this council")
     doc: str | None = Field(None, max_length=200, description="only this document id")
-    clear_scope: bool = Field(False, description="leave the conversation's council scope: this question is not "
-                                                 "narrowed to the council of the turns before it")
+    clear_scope: bool = Field(False, strict=True,  # a JSON boolean, as the schema says: not 0, 0.0 or "no"
+                              description="leave the conversation's council scope: this question is not "
+                                          "narrowed to the council of the turns before it")
 
     @field_validator("question", "conversation_id", "council", "doc")
     @classmethod
@@ -41,6 +48,11 @@ class AskBody(BaseModel):
         if value is not None and any("\ud800" <= ch <= "\udfff" for ch in value):
             raise ValueError("contains an unpaired surrogate (e.g. \\ud800), which is not text; send valid Unicode")
         return value
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address: the connection's, or what a trusted proxy forwarded (RAG_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else None
 
 
 def filters(service: Service) -> dict:
@@ -53,10 +65,12 @@ def filters(service: Service) -> dict:
 # --- JSON ---
 
 @router.get("/api/search", tags=["api"], responses=errors(404))
-def api_search(q: str = Query("", description="the question"),
+def api_search(q: str = Query(json_schema_extra=QUESTION_SCHEMA,
+                             description=f"the question, at most {MAX_QUESTION_CHARS} characters, not blank"),
                k: int = Query(10, ge=1, le=MAX_K, description="number of passages"),
-               council: str | None = Query(None, description="only documents about this council"),
-               doc: str | None = Query(None, description="only this document id"),
+               council: str | None = Query(None, max_length=200,
+                                           description="only documents about this council (one the corpus covers)"),
+               doc: str | None = Query(None, max_length=200, description="only this document id"),
                mode: str | None = Query(None, pattern="^(hybrid|bm25|dense)$"),
                service: Service = Depends(get_service)):
     """The passages that best match a question, ranked, each with its offsets and scores."""
@@ -65,10 +79,11 @@ def api_search(q: str = Query("", description="the question"),
 
 
 @router.post("/api/ask", tags=["api"], responses=errors(404))
-def api_ask(body: AskBody, service: Service = Depends(get_service)):
+def api_ask(body: AskBody, request: Request, service: Service = Depends(get_service)):
     """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
     Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
-    return JSONResponse(_ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope))
+    return JSONResponse(_ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope,
+                             client_address(request)))
 
 
 class FeedbackBody(BaseModel):
@@ -77,7 +92,7 @@ class FeedbackBody(BaseModel):
 
     conversation_id: str = Field(max_length=200, description="the answer's conversation_id")
     turn: int = Field(ge=1, le=10_000, description="which answer of the conversation: 1 for the first")
-    verdict: str = Field(description=" or ".join(VERDICTS))
+    verdict: str = Field(description=" or ".join(VERDICTS), json_schema_extra={"enum": list(VERDICTS)})
     comment: str = Field("", max_length=MAX_COMMENT_CHARS, description="optional: what was wrong or helpful")
 
 
@@ -88,9 +103,9 @@ def api_feedback(body: FeedbackBody, store: FeedbackStore = Depends(get_feedback
 
 
 def _ask(service: Service, q: str, conversation_id: str | None, council: str | None, doc: str | None,
-         clear_scope: bool) -> dict:
+         clear_scope: bool, client: str | None = None) -> dict:
     return service.ask(q, conversation_id=conversation_id or None, council=council or None, doc=doc or None,
-                       clear_scope=clear_scope)
+                       clear_scope=clear_scope, client=client)
 
 
 def examples(service: Service) -> list[str]:
@@ -160,7 +175,7 @@ def ask(request: Request, q: str = "", conversation_id: str | None = None, counc
         notice = "The council scope is removed: your next question searches all councils."
     else:
         try:
-            reply = _ask(service, q, conversation_id, council, doc, clear)
+            reply = _ask(service, q, conversation_id, council, doc, clear, client_address(request))
         except RagError as exc:
             if fragment:
                 raise

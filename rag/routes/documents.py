@@ -27,8 +27,10 @@ def api_documents(service: Service = Depends(get_service)):
 
 
 @router.get("/api/documents/{doc_id}", tags=["api"], responses=errors(404))
-def api_document(doc_id: str, start: int | None = Query(None, description="start of a cited passage"),
-                 end: int | None = Query(None, description="end of a cited passage"),
+def api_document(doc_id: str,
+                 start: int | None = Query(None, ge=0, description="start of a cited passage: given with end, "
+                                                                    "0 <= start < end <= the text's length"),
+                 end: int | None = Query(None, ge=1, description="end of a cited passage: given with start"),
                  service: Service = Depends(get_service)):
     """A document's metadata and full text; with start and end, also the cited passage text[start:end]."""
     doc = service.document(doc_id)
