@@ -54,6 +54,19 @@ def passage_context(passage: Passage, text: str) -> str:
     return ". ".join(h for h in head if h) + ".\n" + _MARKS.sub(" ", text)
 
 
+# BM25 counts a passage's councils and heading path this many times (its text once): the report's own headings
+# ("Timeliness of assessments", "Direct payments") name its topic better than most of its words. Measured
+# with rag eval --no-answers: pool factual validation hit@1 0.571 -> 0.607, eval/questions_extra.jsonl
+# 0.750 -> 0.800; pool factual tuning (0.724) and eval/questions.jsonl (0.900) unchanged.
+SECTION_WEIGHT = 2
+
+
+def passage_terms(passage: Passage, text: str) -> list[str]:
+    """The BM25 terms of a passage: its context and text (passage_context), its councils and heading path again."""
+    head = ". ".join(h for h in (", ".join(passage.councils), SECTION_SEP.join(passage.section)) if h)
+    return tokenize(head) * (SECTION_WEIGHT - 1) + tokenize(passage_context(passage, text))
+
+
 def with_councils(doc: Document, passages: list[Passage]) -> list[Passage]:
     return [replace(p, councils=passage_councils(doc.councils, SECTION_SEP.join(p.section), doc.text[p.start:p.end]))
             for p in passages]
@@ -242,7 +255,7 @@ def build_index(settings: Settings, sources: list[Path] | None = None, progress:
         matrix[[row for row, _ in to_embed]] = embedded[:len(to_embed)]
         span_matrix[[row for row, _ in spans_to_embed]] = embedded[len(to_embed):]
     by_id = {d.id: d for d in documents}
-    tokens = [tokenize(passage_context(p, by_id[p.doc_id].text[p.start:p.end])) for p in passages]
+    tokens = [passage_terms(p, by_id[p.doc_id].text[p.start:p.end]) for p in passages]
 
     index_dir.mkdir(parents=True, exist_ok=True)
     build = index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"

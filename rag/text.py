@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-TOKENIZER_VERSION = 2  # stored in the index manifest: a change means the BM25 data must be rebuilt
+TOKENIZER_VERSION = 3  # stored in the index manifest: a change means the BM25 data must be rebuilt
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
