@@ -13,7 +13,7 @@ AXE    := .cache/npm/axe-core-$(AXE_VERSION).installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install index serve test eval clean axe
+.PHONY: install index serve test test-fast eval clean axe
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ serve: index
 test: install
 	@$(MAKE) --no-print-directory axe || echo "warning: could not install axe-core with npm; the browser test will be skipped"
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 eval: index
 	$(BIN)/rag eval eval/questions.jsonl
