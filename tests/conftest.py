@@ -22,7 +22,8 @@ BLACKPOOL_REPORT = CORPUS / "blackpool-council-local-authority-assessment-2025-0
 
 
 # Fixtures that need the real model (or build with it): a test using any of them is `slow`.
-SLOW_FIXTURES = {"built_index", "service", "small_index", "small_corpus"}
+SLOW_FIXTURES = {"built_index", "service", "small_index", "small_corpus",
+                 "three_formats"}  # tests/test_formats.py: the report indexed from three formats
 
 
 @pytest.hookimpl(tryfirst=True)
