@@ -19,11 +19,14 @@ from .errors import BadRequest, NotFound
 VERDICTS = ("helpful", "wrong")
 MAX_COMMENT_CHARS = 2000
 MAX_TURNS_SHOWN = 20
+MAX_FEEDBACK = 100_000  # the oldest go beyond this, so that a flood of feedback cannot fill the disk
 
 
 class FeedbackStore:
-    def __init__(self, path: str = ":memory:", max_age: float = MAX_AGE_SECONDS, clock=time.time):
+    def __init__(self, path: str = ":memory:", max_age: float = MAX_AGE_SECONDS, clock=time.time,
+                 max_feedback: int = MAX_FEEDBACK):
         self.max_age = max_age
+        self.max_feedback = max_feedback
         self.clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
@@ -73,6 +76,7 @@ class FeedbackStore:
             cur = self._db.execute("INSERT INTO feedback (conversation, n, question, answer, verdict, comment, created) "
                                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (conversation, n, turn["question"],
                                                                     turn.get("answer") or "", verdict, comment, now))
+            self._db.execute("DELETE FROM feedback WHERE id <= ?", (cur.lastrowid - self.max_feedback,))
         return {"id": cur.lastrowid, "conversation_id": conversation, "turn": n, "question": turn["question"],
                 "verdict": verdict, "comment": comment, "created": now}
 

@@ -576,3 +576,24 @@ def test_every_page_links_the_accessibility_statement(client):
         assert '<a href="/accessibility">Accessibility statement</a>' in client.get(path).text
     html = client.get("/accessibility").text
     assert "WCAG" in html and "2.2" in html and "Known gaps" in html and "Reporting a problem" in html
+
+
+def test_feedback_store_keeps_at_most_its_limit():
+    from rag.feedback import FeedbackStore
+
+    store = FeedbackStore(max_feedback=3)
+    store.add_turn("c", {"question": "q", "answer": "a"})
+    for i in range(5):
+        store.add_feedback("c", 1, "helpful", f"comment {i}")
+    assert [f["comment"] for f in store.feedback()] == ["comment 4", "comment 3", "comment 2"]
+
+
+def test_kept_turns_expire_with_the_conversation():
+    from rag.feedback import FeedbackStore
+
+    now = [1000.0]
+    store = FeedbackStore(max_age=60, clock=lambda: now[0])
+    assert store.add_turn("c", {"question": "q1"}) == 1 and store.add_turn("c", {"question": "q2"}) == 2
+    assert [n for n, _ in store.turns("c", upto=1)] == [1]
+    now[0] += 61
+    assert store.turns("c") == []

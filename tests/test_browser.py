@@ -197,8 +197,14 @@ def test_a_conversation_in_the_browser(browser, server, width, height):
         safeguarding.locator("details.passage > summary").click()
         expect(passage).to_be_visible()
         assert passage.locator("mark").count() >= 1
-        # "Ask another question" goes back to the box
-        turn.locator("a.new-question").click()
+        turn.locator(".question").focus()
+        # "Ask another question", a few Tab presses from the new answer's heading, goes back to the box
+        for presses in range(1, 7):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement.classList.contains('new-question')"):
+                break
+        assert page.evaluate("() => document.activeElement.classList.contains('new-question')"), "over 6 Tabs"
+        page.keyboard.press("Enter")
         expect(page.locator("#q")).to_be_focused()
         turn.evaluate("e => e.scrollIntoView()")
         check_page(page, f"answer-{width}")
