@@ -518,13 +518,11 @@ def test_quotes_answer_quotes_each_passage_rendered():
     assert f'href="{escape(passage_url(BLACKPOOL, 5, 50))}">View in report' in html
 
 
-def test_a_citation_from_a_pdf_names_its_pages():
+def test_a_citation_from_a_pdf_links_its_pages_in_the_original():
     cite = {"text": "Waiting lists fell.", "doc": BLACKPOOL, "title": "Report", "section": "", "section_path": [],
             "councils": [], "start": 1, "end": 20, "pages": [12, 13]}
     html = _turn_html(dict(COMPOSED, answer_kind="none", found=False, citations=[cite]))
-    assert '<p class="pages">Pages 12–13 of the original</p>' in html
-    assert '<p class="pages">Page 7 of the original</p>' in _turn_html(dict(COMPOSED, answer_kind="none", found=False,
-                                                                           citations=[dict(cite, pages=[7])]))
+    assert f'<a class="original" href="/documents/{BLACKPOOL}/original#page=12">p. 12–13' in html
 
 
 def test_quote_answer_label_and_searched_for():
