@@ -89,7 +89,8 @@ class Composer:
         doc = self.index.documents[answer.doc_id]
         return f"“{plain(answer.text)}” ({doc.title})"
 
-    def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int) -> list[Answer]:
+    def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int,
+                side: str | None = None) -> list[Answer]:
         """The council's own sentences that best answer the question, preferring the report's summary
         sections; one per passage."""
         hits = [h for h in hits if self._about(h, councils)]
@@ -97,7 +98,7 @@ class Composer:
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
         quotes = self.picker.ranked(question, ordered, councils, n=n, distinct_passages=True, wants=query.wants,
-                                    polarity=cqc.FINDING_SIDES.get(query.kind))
+                                    polarity=cqc.FINDING_SIDES.get(side or query.kind))
         return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
 
     def _about(self, hit: Hit, councils: tuple[str, ...]) -> bool:
@@ -128,7 +129,9 @@ class Composer:
             line, facts = self._rating_line(rec)
             out.lines.append(line)
             out.records.extend(facts)
-            quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL)
+            # the report's sentences behind the rating: its shortfalls for a poor one, its strengths for a good one
+            side = "strengths" if rec.rating and rec.rating.value in ("Outstanding", "Good") else "improve"
+            quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL, side)
             out.quotes.extend(quotes)
             out.lines.extend(self._quote_line(q) for q in quotes)
         return out if out.lines else None
