@@ -348,7 +348,15 @@ class Service:
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
             return
-        hit = hits[answer.citation] if answer.citation < len(hits) else None
+        # The quote's own passage among the citations (a follow-up's reasons or attribution come from passages
+        # searched apart, so it may not be there yet: then it is cited first).
+        hit = (self._hits_for(loaded, [answer]) or [hits[0]])[0]
+        at = next((i for i, c in enumerate(reply["citations"]) if c["doc"] == hit.passage.doc_id
+                   and c["start"] == hit.passage.start), None)
+        if at is None:
+            reply["citations"] = [hit_json(hit, index)] + reply["citations"][:CITATIONS - 1]
+            at = 0
+        answer.citation = at
         label = None
         if hit is not None and hit.passage.councils and not any(
                 n.lower() in answer.text.lower() for c in hit.passage.councils for n in (c, c.split()[0])):

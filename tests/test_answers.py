@@ -187,6 +187,9 @@ def test_four_turn_conversation(client):
     why = ask(client, "why so low?", conversation_id=conv)
     assert why["found"] and "Score: 1" not in why["answer"] and why["answer"] != first["answer"]
     assert why["answer_source"]["doc"] == first["answer_source"]["doc"]
+    cited = why["citations"][why["answer_source"]["citation"]]  # the quote's own passage is cited
+    assert cited["doc"] == why["answer_source"]["doc"]
+    assert cited["start"] <= why["answer_source"]["start"] < why["answer_source"]["end"] <= cited["end"]
     other = ask(client, "what about Lancashire?", conversation_id=conv)
     assert other["query"]["councils"] == ["Lancashire County Council"] and other["query"]["statement"] == "Safeguarding"
     assert other["scope"]["councils"] == ["Lancashire County Council"]
