@@ -204,7 +204,7 @@ class AnswerPicker:
     def attribution(self, doc_id: str, start: int, end: int) -> Answer | None:
         """Who said the quote at text[start:end]: the sentence naming the speaker ("said James Bullion, CQC's
         chief inspector"), looked for in the quote itself, then in the sentences before it in its passage."""
-        passage = next((p for p in self.index.passages if p.doc_id == doc_id and p.start <= start < p.end), None)
+        passage = self.index.passage_at(doc_id, start)
         if passage is None:
             return None
         text = self.index.documents[doc_id].text

@@ -273,7 +273,7 @@ class Composer:
     def meaning(self, query: Query) -> Composed | None:
         text = query.corrected.lower()
         if re.search(r"\bquality statements\b", text):
-            lines = [f"The CQC assesses councils on nine quality statements in four themes:"]
+            lines = ["The CQC assesses councils on nine quality statements in four themes:"]
             lines += [f"- Theme {n}, {name}: " + "; ".join(statements) for n, (name, statements) in cqc.THEMES.items()]
             return Composed(lines)
         if re.search(r"\b(grades|ratings)\b", text):
@@ -300,9 +300,9 @@ def _has_topic(query: Query) -> bool:
                 - {f"{w.lower()}'s" for c in query.named for w in short_name(c).split()})
 
 
-def source_json(answer: Answer, index: Index, hits: list[Hit] | None = None) -> dict:
+def source_json(answer: Answer, index: Index) -> dict:
     doc = index.documents[answer.doc_id]
-    passage = next((p for p in index.passages if p.doc_id == answer.doc_id and p.start <= answer.start < p.end), None)
+    passage = index.passage_at(answer.doc_id, answer.start)
     return {"text": answer.text, "text_plain": plain(answer.text), "doc": doc.id, "title": doc.title,
             "section": SECTION_SEP.join(passage.section) if passage else "", "start": answer.start, "end": answer.end,
             "council": ", ".join(passage.councils) if passage else ""}

@@ -17,7 +17,6 @@ from .chunking import sentence_spans
 from .councils import CouncilMatcher, short_name
 from .documents import slugify
 from .index import Index
-from .text import tokenize
 from .types import SECTION_SEP, Passage
 
 _RATING_WORD = re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I)

@@ -11,6 +11,7 @@ passages and vectors; only changed documents are embedded again.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -89,6 +91,23 @@ class Index:
 
     def text(self, passage: Passage) -> str:
         return self.documents[passage.doc_id].text[passage.start:passage.end]
+
+    @cached_property
+    def _by_doc(self) -> dict[str, tuple[list[int], list[Passage]]]:
+        by_doc: dict[str, list[Passage]] = {}
+        for p in self.passages:
+            by_doc.setdefault(p.doc_id, []).append(p)
+        out = {}
+        for doc_id, ps in by_doc.items():
+            ps.sort(key=lambda p: p.start)
+            out[doc_id] = ([p.start for p in ps], ps)
+        return out
+
+    def passage_at(self, doc_id: str, offset: int) -> Passage | None:
+        """The passage of the document that holds the character at `offset` (a quote's start), or None."""
+        starts, ps = self._by_doc.get(doc_id, ([], []))
+        i = bisect.bisect_right(starts, offset) - 1
+        return ps[i] if i >= 0 and offset < ps[i].end else None
 
     def span_vectors(self, keys: list[tuple[str, int, int]]) -> list[np.ndarray | None]:
         """The stored vector of each (doc id, start, end) span, or None where the build did not store one."""

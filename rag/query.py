@@ -16,7 +16,7 @@ the answer step only read:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cached_property
 
 import numpy as np
@@ -344,7 +344,3 @@ def statement_centroids(index) -> dict[str, np.ndarray]:
         mean = np.mean([index.vectors.reconstruct(i) for i in ids], axis=0)
         out[statement] = mean / (np.linalg.norm(mean) or 1.0)
     return out
-
-
-def with_councils(query: Query, councils: tuple[str, ...]) -> Query:
-    return replace(query, councils=councils)

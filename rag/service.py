@@ -30,9 +30,6 @@ from .cqc import FINDING_SIDES, KIND_WORDING, SUMMARY_HEADING
 from .types import SECTION_SEP, Hit
 
 
-def cqc_words(kind: str) -> str:
-    return KIND_WORDING.get(kind, "")
-
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
@@ -287,7 +284,7 @@ class Service:
         only then is the turn written to the conversation."""
         question = check_query(question)
         loaded = self.loaded
-        retriever, index = loaded.retriever, loaded.index
+        retriever = loaded.retriever
         retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
         conv = self.conversations.get_or_create(conversation_id, client=client)
         previous = None if clear_scope or conv.last_query is None else Query.from_json(conv.last_query)
@@ -377,7 +374,7 @@ class Service:
             for name in query.councils if quotes else ():
                 if loaded.retriever.allows_council(name, doc):
                     per_council[name] = loaded.retriever.search(query, 10, council=name, doc=doc or None,
-                                                                extra=cqc_words(query.kind))
+                                                                extra=KIND_WORDING.get(query.kind, ""))
             if query.kind == "overview":
                 return composer.overview(query, per_council)
             if query.kind == "compare":
@@ -425,7 +422,7 @@ class Service:
         index = loaded.index
         out = []
         for a in answers:
-            p = next((p for p in index.passages if p.doc_id == a.doc_id and p.start <= a.start < p.end), None)
+            p = index.passage_at(a.doc_id, a.start)
             if p is not None and all(h.passage != p for h in out):
                 out.append(Hit(p, index.text(p), 1.0, {"quoted": 1.0}))
         return out

@@ -29,6 +29,15 @@ def test_passage_text_is_a_slice_of_the_document(built_index):
         assert idx.text(p) == idx.documents[p.doc_id].text[p.start:p.end]
 
 
+def test_passage_at_finds_the_passage_holding_an_offset(built_index):
+    index = load_index(built_index.index_dir)
+    for p in index.passages:
+        assert index.passage_at(p.doc_id, p.start) == p
+        assert index.passage_at(p.doc_id, p.end - 1) == p
+    assert index.passage_at("no-such-document", 0) is None
+    assert index.passage_at(index.passages[0].doc_id, -1) is None
+
+
 def test_rebuild_embeds_only_what_changed(small_corpus, tmp_path):
     settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index")
     first = build_index(settings)
