@@ -25,6 +25,7 @@ CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
 # How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
 POLARITY_WEIGHT = 3.0
+MIN_LEAN = 0.0  # a span no closer to the wanted side than to its opposite is no strength (or shortfall)
 
 # When to say the reports don't answer a question. Calibrated on eval/questions.jsonl (answerable)
 # against eval/unanswerable.jsonl (other councils, topics the reports don't cover, off-topic, nonsense):
@@ -55,6 +56,8 @@ HOLDS = {
 # A figure the question asks for must be in the answer, or the reports don't give it.
 FIGURES = ("number", "amount", "percent", "duration")
 _TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
+_LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
+_FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
 
@@ -108,6 +111,7 @@ class AnswerPicker:
         self.embedder = embedder
         self.idf = _idf(index)
         self.default_idf = math.log(1 + (len(index.tokens) + 0.5) / 0.5)
+        self._directions: dict = {}
 
     def _spans(self, hits: list[Hit]) -> list[tuple[int, int, int, bool]]:
         """(hit number, start, end, is a pair) of each candidate span of the top passages."""
@@ -145,17 +149,20 @@ class AnswerPicker:
     @staticmethod
     def _with_list(text: str, start: int, end: int, p_end: int) -> int:
         """A sentence that introduces a list ("Key areas for improvement include:") takes in the items that
-        follow it in its passage, as many as fit the limit."""
+        follow it in its passage, as many as fit the limit, while they are alike (marked as items or not,
+        ending as sentences or not): "Reducing service variation" is an item, the prose after it is not."""
         if not (text[:end].rstrip().endswith(":") or ":\n" in text[start:end]):
             return end
-        pos = end
+        pos, first = end, None
         while pos < p_end:
             nl = text.find("\n", pos + 1)
             line_end = p_end if nl == -1 or nl > p_end else nl
             line = text[pos:line_end].strip()
-            if line and (is_heading_line(line) or line_end - start > MAX_ANSWER_CHARS):
-                break
             if line:
+                form = bool(_LIST_ITEM.match(line)), bool(_SENTENCE_END.search(line))
+                if is_heading_line(line) or line_end - start > MAX_ANSWER_CHARS or form != (first or form):
+                    break  # a heading, the limit, or a line not like the first item: the list is over
+                first = first or form
                 end = pos + len(text[pos:line_end].rstrip())
             pos = line_end
         return end
@@ -214,6 +221,28 @@ class AnswerPicker:
                 return Answer(text[s:e], doc_id, s, e, 1.0, 0)
         return None
 
+    def _with_items(self, hits: list[Hit], spans, texts: list[str], vectors: list) -> list:
+        """The vectors of the spans, a list's introduction ("Key areas for improvement include:") read with
+        its items: what it says is in them."""
+        out = list(vectors)
+        intros = [j for j, t in enumerate(texts) if t.rstrip().endswith(":")]
+        if intros:
+            whole = []
+            for j in intros:
+                i, s, e, _ = spans[j]
+                text = self.index.documents[hits[i].passage.doc_id].text
+                whole.append(text[s:self._with_list(text, s, e, hits[i].passage.end)])
+            for j, v in zip(intros, self.embedder.encode(whole)):
+                out[j] = v
+        return out
+
+    def _direction(self, polarity: tuple[tuple[str, ...], tuple[str, ...]]) -> np.ndarray:
+        """From the mean of the opposite side's descriptions to the mean of the wanted side's (encoded once)."""
+        if polarity not in self._directions:
+            toward, away = (self.embedder.encode(list(texts)).mean(axis=0) for texts in polarity)
+            self._directions[polarity] = toward - away
+        return self._directions[polarity]
+
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants)."""
@@ -221,12 +250,17 @@ class AnswerPicker:
         return ranked[0] if ranked else None
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               distinct_passages: bool = False, wants: str | None = None,
-               polarity: tuple[str, str] | None = None) -> list[Answer]:
-        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage).
-        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two texts,
-        (what is wanted, its opposite); spans closer in meaning to the first count for more ("doing well")."""
+               per_passage: int | None = None, wants: str | None = None,
+               polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
+        """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
+        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two sets of
+        descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first count for more ("doing well"), and a
+        span leaning to the opposite side, or to neither, is not taken."""
         spans = self._spans(hits)
+        if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label is none
+            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text
+            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair
+                     and (_FULL_STOP.search(doc(i)[s:e]) or not _TITLE_LINE.match(doc(i)[s:e]))]
         if not spans:
             return []
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
@@ -240,8 +274,8 @@ class AnswerPicker:
                 vectors[j] = v
             dense = np.stack(vectors) @ q
             if polarity is not None:
-                toward, away = self.embedder.encode(list(polarity))
-                dense = dense + POLARITY_WEIGHT * (np.stack(vectors) @ (toward - away))
+                lean = np.stack(self._with_items(hits, spans, texts, vectors)) @ self._direction(polarity)
+                dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
         holds = HOLDS.get(wants)
@@ -271,8 +305,8 @@ class AnswerPicker:
             if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
                 cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
                 e = cut if cut > s else s + MAX_ANSWER_CHARS
-            if any(a.doc_id == passage.doc_id and (a.start < e and s < a.end or (distinct_passages and a.citation == i))
-                   for a in out):
+            if any(a.doc_id == passage.doc_id and a.start < e and s < a.end for a in out) or (
+                    per_passage is not None and sum(a.citation == i for a in out) >= per_passage):
                 continue
             out.append(Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i))
             if len(out) == n:

@@ -19,6 +19,8 @@ from .query import Query
 from .types import SECTION_SEP, Hit
 
 QUOTES_PER_COUNCIL = 2
+# An article about several councils gives each one passage; its findings about one are several sentences there.
+QUOTES_PER_PASSAGE = 3
 FINDINGS_PER_COUNCIL = 4
 QUOTE_MIN_SHARE = 0.6  # a further quote scores at least this share of the best one
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
@@ -97,7 +99,7 @@ class Composer:
         summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
-        quotes = self.picker.ranked(question, ordered, councils, n=n, distinct_passages=True, wants=query.wants,
+        quotes = self.picker.ranked(question, ordered, councils, n=n, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
                                     polarity=cqc.FINDING_SIDES.get(side or query.kind))
         return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
 

@@ -134,10 +134,25 @@ KIND_WORDING = {
 }
 
 # The two sides of a report's findings, for picking what a council does well or must improve (compose.py):
-# each kind's side first, its opposite second; sentences are drawn toward the first by the embedding model.
+# general descriptions of each, in the reports' register; a sentence leans to the side whose descriptions it
+# is closer to on average, by the embedding model. Each kind's side first, its opposite second.
+POSITIVE_FINDINGS = (
+    "Staff were proud to work for the council and positive about their support.",
+    "People spoke positively about their care and the staff who supported them.",
+    "This was an area of good practice that worked well.",
+    "Partnership working was effective and well established.",
+    "Waiting times had been reduced and people got support quickly.",
+    "The council was praised for its strong leadership and clear vision.",
+)
+NEGATIVE_FINDINGS = (
+    "People waited a long time for assessments, with long delays and backlogs.",
+    "Staff reported high workloads, vacancies and pressure.",
+    "There were concerns and shortfalls that the council needed to improve.",
+    "Feedback was mixed and some people found it hard to get support.",
+    "Services were inconsistent and there were gaps in provision.",
+    "The council did not have a clear oversight of risks.",
+)
 FINDING_SIDES = {
-    "strengths": ("Staff and people gave positive feedback; this was a strength and good practice that worked well.",
-                  "There were shortfalls, concerns, long waits and delays; this needed to improve."),
-    "improve": ("There were shortfalls, concerns, long waits and delays; this needed to improve.",
-                "Staff and people gave positive feedback; this was a strength and good practice that worked well."),
+    "strengths": (POSITIVE_FINDINGS, NEGATIVE_FINDINGS),
+    "improve": (NEGATIVE_FINDINGS, POSITIVE_FINDINGS),
 }

@@ -208,3 +208,27 @@ def test_the_scope_can_be_cleared(client):
     first = ask(client, "How is Blackpool doing?")
     cleared = ask(client, "How long do people wait?", conversation_id=first["conversation_id"], clear_scope=True)
     assert cleared["query"]["councils"] == []
+
+
+def test_a_list_introduction_takes_its_items_but_not_the_prose_after_them():
+    from rag.answer import AnswerPicker
+    text = ("Key areas for improvement include:\nReducing service variation\nCutting waiting times\n"
+            "Real change is underway. We are on it.\n")
+    intro_end = text.index(":") + 1
+    assert text[:AnswerPicker._with_list(text, 0, intro_end, len(text))].endswith("Cutting waiting times")
+    # items that end as sentences run on while they are alike
+    text = "Progress since:\nFaster access: waits fell.\nMore reviews: up 8%.\n"
+    assert text[:AnswerPicker._with_list(text, 0, text.index(":") + 1, len(text))].endswith("up 8%.")
+
+
+def test_strengths_and_shortfalls_are_several_findings_each_on_its_side(client):
+    """An article gives each pilot council one passage: its findings there are several sentences, and
+    the shortfalls are not listed as strengths."""
+    worse = ask(client, "What problems did the CQC find in Suffolk?")
+    assert worse["answer_kind"] == "records" and len(worse["quotes"]) >= 2
+    assert "40 minutes" in worse["answer"] and "500 people" in worse["answer"]
+    assert "overwhelmingly positive" not in worse["answer"]
+    better = ask(client, "What did the CQC praise in Nottingham?")
+    assert "newly qualified" in better["answer"] and "low morale" not in better["answer"]
+    listed = ask(client, "What are Lancashire's key areas for improvement?")
+    assert "Reducing service variation" in listed["answer"] and "Real change is underway" not in listed["answer"]
