@@ -76,10 +76,11 @@ _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|a
                          r"and the|so)\b")
 # Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
 # its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
-_ANAPHOR = re.compile(r"\b(that|this|it|its|those|these|he|she|the plan|the board|the others|the rest)\b")
+_ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the board|the others|the rest)\b")
 
 # Questions across councils: not narrowed to the conversation's council.
-_ACROSS = re.compile(r"\b(which|what|any|all|other|the) (\w+ )?councils?\b|\bpilot councils\b|\bthe others\b|"
+# "the council" (one) is the conversation's own.
+_ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w+ )?councils\b|\bpilot councils\b|\bthe others\b|"
                      r"\bthe rest\b|\bcouncils\b|\bacross the pilot\b|\bwhich (one|authority|authorities)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
@@ -92,6 +93,8 @@ _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat
 # Matching a statement named in other words: the question's combined similarity (StatementMatcher) must reach
 # this and beat the next statement by the margin (looked at on the pool's tuning split: questions about a
 # statement scored 0.45-0.70, with margins from 0.02; general questions mostly under 0.45).
+# A question of at most this many words (stop words aside) naming no council leans on the previous one.
+SHORT_WORDS = 2
 STATEMENT_MIN_SIMILARITY = 0.45
 STATEMENT_MARGIN = 0.02
 # ... and to read "how good is Blackpool at joint working with the NHS?" as asking for that statement's score.
@@ -282,7 +285,7 @@ class Understander:
         if kind == "compare" and len(named) < 2 and not across and not (previous is not None and _ANAPHOR.search(lower)):
             kind = "factual"  # "south team vs north shore": two things within one council, not councils
         words = tokenize(corrected)
-        short = len(words) <= 3 and not named and kind == "factual"
+        short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short
                                               or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
@@ -300,17 +303,22 @@ class Understander:
                 kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
                     or (previous.kind == "meaning" and councils) else previous.kind
                 wants = wants or previous.wants
+            if elliptical and kind == "when":  # "by when?": the date of what the previous turn was about
+                kind, wants = "factual", "date"
             if kind == "factual" and wants is None and named and previous.kind == "meaning":
                 wants = previous.wants  # "What grades can ...?" then "Where does Lancashire sit on that?"
             if wants is None and previous.kind == "meaning" and named:
                 wants = "rating"
-            # what it leans on: the previous question, or, if that was itself elliptical, the one it leaned on
-            base = previous.corrected if len(tokenize(previous.corrected)) > 3 else (previous.base or previous.corrected)
+            # what it leans on: the previous question, and, if that was itself short ("Who has to sign off the
+            # plan?"), what that one leaned on
+            base = previous.corrected if len(tokenize(previous.corrected)) > 3 or previous.base == previous.corrected \
+                else f"{previous.corrected} {previous.base}"
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         search = corrected
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
+        search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
         for name in councils:
             if name not in self.matcher.find(search):
                 search += f" {short_name(name)}"
@@ -328,6 +336,22 @@ class Understander:
 
     def _without_councils(self, text: str) -> str:
         return self.matcher.strip(text)
+
+
+_NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+_DURATION = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")[- ](days?|weeks?)\b", re.I)
+
+
+def same_durations(text: str) -> list[str]:
+    """The same spans of time in the other unit the reports use: "four weeks" is "28 days", "42 days" "6 weeks"."""
+    out = []
+    for m in _DURATION.finditer(text):
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBER_WORDS[m.group(1).lower()]
+        if m.group(2).lower().startswith("week"):
+            out.append(f"{n * 7} days")
+        elif n % 7 == 0 and n:
+            out.append(f"{n // 7} week{'s' if n > 7 else ''}")
+    return out
 
 
 def statement_centroids(index) -> dict[str, np.ndarray]:

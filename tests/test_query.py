@@ -95,6 +95,36 @@ def test_a_new_question_across_councils_leaves_the_conversations_council(underst
     assert kept.councils == ("Blackpool Council",)
 
 
+def test_the_council_is_the_conversations_own_and_them_points_back(understand):
+    first = understand("What did the CQC say about Birmingham?")
+    backlog = understand("what's the council doing about that backlog?", first)
+    assert backlog.follow_up and backlog.councils == ("Birmingham City Council",) and not backlog.across
+    payments = understand("How many people get direct payments in Blackpool?")
+    why = understand("Why do people in Blackpool give them up?", payments)
+    assert why.follow_up and "direct payments" in why.search
+
+
+def test_a_bare_when_asks_the_date_of_what_the_chain_was_about(understand):
+    plan = understand("What is Blackpool Council doing to turn adult social care around?")
+    who = understand("Who has to sign off the plan?", plan)
+    when = understand("by when?", who)
+    assert when.follow_up and (when.kind, when.wants) == ("factual", "date")
+    assert "sign off the plan" in when.search and "turn adult social care around" in when.search
+
+
+def test_a_question_of_its_own_does_not_take_the_previous_ones_wants(understand):
+    first = understand("How many carers waited more than four weeks?")
+    happy = understand("Are carers there happy with the support they get?", first)
+    assert happy.wants is None and not happy.follow_up
+
+
+def test_a_span_of_time_is_also_searched_in_the_other_unit():
+    from rag.query import same_durations
+    assert same_durations("waited more than four weeks") == ["28 days"]
+    assert same_durations("within 42 days") == ["6 weeks"] and same_durations("after 10 days") == []
+    assert same_durations("a 21-day target") == ["3 weeks"]
+
+
 def test_the_query_round_trips_through_json(understand):
     from rag.query import Query
 
