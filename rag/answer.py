@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import cqc
 from .chunking import is_heading_line, sentence_spans
 from .index import Index
 from .text import term_groups, tokenize
@@ -40,12 +41,15 @@ _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean"
 
 # What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"
+# "5-6 months", "five and six months", "40 minutes": after a figure, a span of time
+_AND_TIME = r"\s*(?:(?:-|to|and|or)\s*\w+\s*)?(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
 _NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|half|third|quarter|none|no one|nobody)\b"
 HOLDS = {
     # how much: money, a large figure or a share; not a count like "3s"
     "amount": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m)\b|\d{1,3}(,\d{3})+|\d%|\bper ?cent\b", re.I),
     "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
-    "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.]*%)|{_NUMBER_WORDS}", re.I),  # a count, not a share
+    # a count: not a share, a year or a span of time ("5-6 months")
+    "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.])(?!%|{_AND_TIME})|{_NUMBER_WORDS}(?!{_AND_TIME})", re.I),
     "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
                            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
     "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
@@ -167,9 +171,25 @@ class AnswerPicker:
             pos = line_end
         return end
 
-    def holds(self, wants: str | None, text: str) -> bool:
-        """Whether the text holds what is wanted (always, for what we don't check)."""
-        return wants not in FIGURES or bool(HOLDS[wants].search(text))
+    def holds(self, wants: str | None, text: str, counted: str | None = None) -> bool:
+        """Whether the text holds the figure wanted (always, for what is not a figure)."""
+        return wants not in FIGURES or self._holds(wants, text, counted)
+
+    @staticmethod
+    def _holds(wants: str, text: str, counted: str | None = None) -> bool:
+        """Whether the text holds what is wanted (HOLDS); a count, of what is counted if that is said ("how many
+        people": "2,000 people", "66 unpaid carers"; "councils": "five authorities")."""
+        if wants not in HOLDS:
+            return False
+        if wants != "number" or not counted:
+            return bool(HOLDS[wants].search(text))
+        asked = {t for w in counted.split() if not w.endswith(("ed", "ing")) for t in tokenize(w)}
+        asked |= {t for a in list(asked) for same in cqc.SAME_COUNTED.get(a, ()) for t in tokenize(same)}
+        if not asked:
+            return bool(HOLDS[wants].search(text))
+        # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people")
+        return any(asked & set(tokenize(" ".join(text[m.end():].split()[:4])))
+                   for m in HOLDS["number"].finditer(text))
 
     @cached_property
     def _prefixes(self) -> frozenset[str]:
@@ -243,17 +263,19 @@ class AnswerPicker:
             self._directions[polarity] = toward - away
         return self._directions[polarity]
 
-    def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None) -> Answer | None:
+    def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
+             counted: str | None = None) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants)."""
-        ranked = self.ranked(question, hits, councils, n=1, wants=wants)
+        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted)
         return ranked[0] if ranked else None
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               per_passage: int | None = None, wants: str | None = None,
+               per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
                polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
-        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two sets of
+        A question asking for a figure (FIGURES) is answered only by a span holding one (for "how many people",
+        a count of people: `counted`, Query.counted). `polarity`: two sets of
         descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first count for more ("doing well"), and a
         span leaning to the opposite side, or to neither, is not taken."""
         spans = self._spans(hits)
@@ -278,8 +300,7 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        holds = HOLDS.get(wants)
-        kind = np.array([1.0 if holds and holds.search(t) else 0.0 for t in texts])
+        kind = np.array([1.0 if self._holds(wants, t, counted) else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])

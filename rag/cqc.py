@@ -156,3 +156,7 @@ FINDING_SIDES = {
     "strengths": (POSITIVE_FINDINGS, NEGATIVE_FINDINGS),
     "improve": (NEGATIVE_FINDINGS, POSITIVE_FINDINGS),
 }
+
+# What a count may be of, in the reports' other words (by the asked word's stem, rag.text.tokenize): "how many
+# councils" is answered by "four of the five authorities".
+SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals")}

@@ -82,6 +82,9 @@ _ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the
 # "the council" (one) is the conversation's own.
 _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w+ )?councils\b|\bpilot councils\b|\bthe others\b|"
                      r"\bthe rest\b|\bcouncils\b|\bacross the pilot\b|\bwhich (one|authority|authorities)\b")
+# What "how many" counts: the words after it, up to a verb or a preposition.
+_COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
+                      r"who|that|than)\b)[a-z'-]+ ?){1,3})")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")
@@ -116,6 +119,7 @@ class Query:
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
+    counted: str | None = None  # what "how many" counts ("people", "safeguarding concerns")
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
     rating: str | None = None  # a rating the question names ("Which councils were rated good?")
     pilot: bool = False  # about the pilot councils
@@ -328,7 +332,8 @@ class Understander:
         rating = _RATING.search(lower)
         value = _SCORE_VALUE.search(lower)
         value = int(next(g for g in value.groups() if g)) if value else None
-        return Query(score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
+        counted = _COUNTED.search(lower)
+        return Query(counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,

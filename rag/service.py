@@ -340,7 +340,7 @@ class Service:
                 return
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
-        if answer is not None and not loaded.answers.holds(query.wants, answer.text):
+        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted):
             answer, why = None, f"the closest passages give no {query.wants}"
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
@@ -415,7 +415,7 @@ class Service:
                 best = loaded.answers.ranked(f"{query.statement} {query.search}", found, councils, n=1, polarity=side)
                 if best:
                     return best[0]
-        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants)
+        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

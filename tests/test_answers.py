@@ -232,3 +232,19 @@ def test_strengths_and_shortfalls_are_several_findings_each_on_its_side(client):
     assert "newly qualified" in better["answer"] and "low morale" not in better["answer"]
     listed = ask(client, "What are Lancashire's key areas for improvement?")
     assert "Reducing service variation" in listed["answer"] and "Real change is underway" not in listed["answer"]
+
+
+def test_a_count_is_of_what_was_asked_and_not_a_span_of_time():
+    from rag.answer import AnswerPicker
+    holds = AnswerPicker._holds
+    assert holds("number", "more than 2,000 people were still waiting", "people")
+    assert holds("number", "Approximately **3990** people were accessing support", "people")
+    assert holds("number", "Four of the five authorities tested", "councils")
+    assert not holds("number", "over 250 safeguarding referrals had been waiting", "people")
+    assert not holds("number", "enquiries waiting 5-6 months", None)
+    assert not holds("number", "waits of over 40 minutes", None)
+
+
+def test_how_many_people_is_declined_when_the_reports_count_something_else(client):
+    reply = ask(client, "How many people in Birmingham were waiting for a care assessment?")
+    assert not reply["found"] and not reply["answer"]

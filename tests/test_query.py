@@ -130,3 +130,9 @@ def test_the_query_round_trips_through_json(understand):
 
     q = understand("What score did Blackpool get for safeguarding?")
     assert Query.from_json(q.json()) == q
+
+
+def test_what_how_many_counts(understand):
+    assert understand("How many people were waiting for a care assessment?").counted == "people"
+    assert understand("How many safeguarding concerns were raised in Blackpool?").counted == "safeguarding concerns"
+    assert understand("How long did people wait?").counted is None
