@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cqc
-from .chunking import is_heading_line, sentence_spans
+from .chunking import is_comments_heading, is_heading_line, sentence_spans
 from .index import Index
 from .text import term_groups, tokenize
 from .types import Hit
@@ -24,6 +24,7 @@ from .types import Hit
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
+COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found
 # How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
 POLARITY_WEIGHT = 3.0
 MIN_LEAN = 0.0  # a span no closer to the wanted side than to its opposite is no strength (or shortfall)
@@ -264,18 +265,19 @@ class AnswerPicker:
         return self._directions[polarity]
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
-             counted: str | None = None) -> Answer | None:
+             counted: str | None = None, opinions: bool = False) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants)."""
-        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted)
+        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions)
         return ranked[0] if ranked else None
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
-               polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
+               opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one (for "how many people",
-        a count of people: `counted`, Query.counted). `polarity`: two sets of
+        a count of people: `counted`, Query.counted). Readers' comments count for less, unless the question asks
+        what people thought (`opinions`). `polarity`: two sets of
         descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first count for more ("doing well"), and a
         span leaning to the opposite side, or to neither, is not taken."""
         spans = self._spans(hits)
@@ -311,7 +313,9 @@ class AnswerPicker:
                               and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
-        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single
+        hearsay = np.array([COMMENT_FACTOR if not opinions and any(map(is_comments_heading, hits[i].passage.section))
+                            else 1.0 for i, *_ in spans])
+        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single * hearsay
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
             score = np.where((kind > 0) & (elsewhere == 1.0), score, -np.inf)
         out: list[Answer] = []

@@ -82,6 +82,16 @@ def _is_list_item(piece: str) -> bool:
     return len(piece) <= 200 and "\n" not in piece and not _SENTENCE_END.search(piece)
 
 
+# A web article's reader comments: "One Response to <title>", "3 Comments on <title>", "Leave a Reply".
+_COMMENTS = re.compile(r"^(?:one|no|\d+) (?:responses?|comments?|thoughts?|replies) (?:to|on)\b|^(?:leave a (?:reply|comment)|"
+                       r"reader comments|comments)$", re.I)
+
+
+def is_comments_heading(line: str) -> bool:
+    """Whether a heading opens readers' comments: what they say is not what the report found."""
+    return bool(_COMMENTS.match(line.strip()))
+
+
 def _looks_like_heading(line: str, max_chars: int = 90) -> bool:
     words = line.split()
     return (3 <= len(words) <= 14 and len(line) <= max_chars and line[:1].isupper()
@@ -102,7 +112,7 @@ def plain_headings(text: str) -> list[Heading]:
             continue
         in_list = False
         limit = 150 if not headings and i == 0 else 90  # the first line may be a longer title
-        if _looks_like_heading(line, limit) and len(following) >= 100:
+        if is_comments_heading(line) or _looks_like_heading(line, limit) and len(following) >= 100:
             offset = text.index(line, start)
             headings.append(Heading(offset, offset + len(line), 1, line))
     return headings

@@ -39,7 +39,7 @@ from .vectors import build_vector_index
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: passages carry their pages, documents their format and page map
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: readers' comments under an article are a section of their own
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DATA_FILES = ("documents.json", "passages.json", "bm25.json")

@@ -85,6 +85,7 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 # What "how many" counts: the words after it, up to a verb or a preposition.
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
+_OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|think|thought|opinions?|reactions?)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")
@@ -120,6 +121,7 @@ class Query:
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     counted: str | None = None  # what "how many" counts ("people", "safeguarding concerns")
+    opinions: bool = False  # asks what people thought or commented: readers' comments may answer
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
     rating: str | None = None  # a rating the question names ("Which councils were rated good?")
     pilot: bool = False  # about the pilot councils
@@ -304,8 +306,11 @@ class Understander:
             new_statement = statement_by == "name" and statement != previous.statement
             if elliptical and kind == "factual" and wants in (None, "score", "rating"):
                 # "and for safeguarding?" after a question about the whole council asks about that statement
-                kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
-                    or (previous.kind == "meaning" and councils) else previous.kind
+                # its kind, if it swaps the council or statement or says nothing new ("what about Lancashire?"), not
+                # if it brings a topic of its own ("what's the council doing about that backlog?")
+                if named or new_statement or not words:
+                    kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
+                        or (previous.kind == "meaning" and councils) else previous.kind
                 wants = wants or previous.wants
             if elliptical and kind == "when":  # "by when?": the date of what the previous turn was about
                 kind, wants = "factual", "date"
@@ -333,7 +338,7 @@ class Understander:
         value = _SCORE_VALUE.search(lower)
         value = int(next(g for g in value.groups() if g)) if value else None
         counted = _COUNTED.search(lower)
-        return Query(counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
+        return Query(opinions=bool(_OPINIONS.search(lower)), counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,

@@ -415,7 +415,8 @@ class Service:
                 best = loaded.answers.ranked(f"{query.statement} {query.search}", found, councils, n=1, polarity=side)
                 if best:
                     return best[0]
-        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted)
+        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
+                                   opinions=query.opinions)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

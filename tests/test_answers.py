@@ -248,3 +248,10 @@ def test_a_count_is_of_what_was_asked_and_not_a_span_of_time():
 def test_how_many_people_is_declined_when_the_reports_count_something_else(client):
     reply = ask(client, "How many people in Birmingham were waiting for a care assessment?")
     assert not reply["found"] and not reply["answer"]
+
+
+def test_a_readers_comment_is_not_the_answer_unless_opinions_are_asked_for(client):
+    first = ask(client, "What did the CQC say about Birmingham?")
+    backlog = ask(client, "what's the council doing about that backlog?", conversation_id=first["conversation_id"])
+    assert backlog["found"] and "Anonymous" not in backlog["answer"] and "So… have I" not in backlog["answer"]
+    assert "December 2023" in backlog["answer"]

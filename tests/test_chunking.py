@@ -112,3 +112,11 @@ def test_offsets_are_exact_and_every_visible_character_is_covered(text, sizes):
         previous_end = p.end
     missing = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
     assert not missing, (text, missing[:5])
+
+
+def test_readers_comments_under_an_article_are_a_section_of_their_own():
+    from rag.chunking import is_comments_heading, plain_headings
+    text = (CORPUS / "cqc-pilot-assessments-five-councils-news-2023.txt").read_text(encoding="utf-8")
+    last = plain_headings(text)[-1].title
+    assert is_comments_heading(last) and last.startswith("One Response to")
+    assert not is_comments_heading("Roll-out of CQC assessments due to begin")
