@@ -24,7 +24,7 @@ from .types import Hit
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
-COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found
+COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found (but is what readers think)
 # How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
 POLARITY_WEIGHT = 3.0
 MIN_LEAN = 0.0  # a span no closer to the wanted side than to its opposite is no strength (or shortfall)
@@ -62,6 +62,9 @@ HOLDS = {
 FIGURES = ("number", "amount", "percent", "duration")
 _TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
+# A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".
+_NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click|read more|find out more|visit|"
+                         r"sign up|subscribe|follow us|share this)\b", re.I)
 _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
@@ -276,14 +279,14 @@ class AnswerPicker:
                opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one (for "how many people",
-        a count of people: `counted`, Query.counted). Readers' comments count for less, unless the question asks
-        what people thought (`opinions`). `polarity`: two sets of
+        a count of people: `counted`, Query.counted). Readers' comments count for less, and for more when the question
+        asks what people thought (`opinions`). `polarity`: two sets of
         descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first count for more ("doing well"), and a
         span leaning to the opposite side, or to neither, is not taken."""
         spans = self._spans(hits)
-        if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label is none
-            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text
-            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair
+        if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
+            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text  # pointer to read more is none
+            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not _NAVIGATION.match(doc(i)[s:e])
                      and (_FULL_STOP.search(doc(i)[s:e]) or not _TITLE_LINE.match(doc(i)[s:e]))]
         if not spans:
             return []
@@ -313,8 +316,8 @@ class AnswerPicker:
                               and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
-        hearsay = np.array([COMMENT_FACTOR if not opinions and any(map(is_comments_heading, hits[i].passage.section))
-                            else 1.0 for i, *_ in spans])
+        comment = [any(map(is_comments_heading, hits[i].passage.section)) for i, *_ in spans]
+        hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single * hearsay
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
             score = np.where((kind > 0) & (elsewhere == 1.0), score, -np.inf)

@@ -168,13 +168,12 @@ class Composer:
             cells = [self._cell(rec.rating.value if rec.rating else "not stated", rec.rating),
                      self._cell(rec.scores_phrase() or "not stated", (rec.score_facts() or [None])[0])]
             if topical:
-                quote = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), 1)
-                if quote:
-                    out.quotes.append(quote[0])
-                    out.lines.append(f"{short_name(rec.name)}: " + self._quote_line(quote[0]))
-                cells.append({"text": plain(quote[0].text) if quote else "the reports here don't say",
-                              "source": {"doc": quote[0].doc_id, "start": quote[0].start, "end": quote[0].end}
-                              if quote else None})
+                quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL)
+                out.quotes.extend(quotes)
+                out.lines.extend(f"{short_name(rec.name)}: " + self._quote_line(q) for q in quotes)
+                cells.append({"text": " ".join(plain(q.text) for q in quotes) or "the reports here don't say",
+                              "source": {"doc": quotes[0].doc_id, "start": quotes[0].start, "end": quotes[0].end}
+                              if quotes else None})
             rows.append({"header": rec.name, "cells": cells})
         columns = ["Council", "Overall rating", "Quality statement scores"] + (["What the reports say"] if topical else [])
         out.table = {"caption": "Comparison: " + ", ".join(short_name(r.name) for r in recs), "columns": columns,

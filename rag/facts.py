@@ -280,7 +280,8 @@ class Facts:
         meaning; or, for one council, a statement's score, its scores in brief, or its rating."""
         if query.kind == "meaning" and query.score_value:
             return self.meanings.get(query.score_value)
-        if query.wants not in ("score", "rating") or len(query.councils) != 1 or query.kind not in ("factual", "list"):
+        if query.wants not in ("score", "rating") or len(query.councils) != 1 or query.kind not in ("factual", "list") \
+                or query.opinions:  # "Did everyone think Birmingham deserved a good rating?" is not asking for it
             return None
         rec = self.get(query.councils[0])
         if rec is None or (query.kind == "list" and rec.statements):  # its nine scores are listed (compose.py)

@@ -85,7 +85,7 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 # What "how many" counts: the words after it, up to a verb or a preposition.
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
-_OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|think|thought|opinions?|reactions?)\b")
+_OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")

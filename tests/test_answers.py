@@ -255,3 +255,16 @@ def test_a_readers_comment_is_not_the_answer_unless_opinions_are_asked_for(clien
     backlog = ask(client, "what's the council doing about that backlog?", conversation_id=first["conversation_id"])
     assert backlog["found"] and "Anonymous" not in backlog["answer"] and "So… have I" not in backlog["answer"]
     assert "December 2023" in backlog["answer"]
+
+
+def test_what_readers_thought_is_answered_from_their_comments_not_the_rating(client):
+    reply = ask(client, "Did everyone think Birmingham deserved a good rating?")
+    assert reply["answer_kind"] == "quote" and "have I just read this right" in reply["answer"]
+    assert ask(client, "What do you think of Blackpool's rating?")["fact"]["kind"] == "rating"
+
+
+def test_a_topical_comparison_quotes_what_each_council_reports_and_no_pointer_to_read_more(client):
+    reply = ask(client, "Which had shorter waiting lists in the pilot, Lincolnshire or Suffolk?")
+    assert "less than 100" in reply["answer"] and "over 500 people" in reply["answer"]
+    overview = ask(client, "Summarise Lancashire's CQC result for me")
+    assert "You can read" not in overview["answer"]
