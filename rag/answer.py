@@ -23,6 +23,8 @@ from .types import Hit
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
+# A span's score: these weights of its features (AnswerPicker.features), times its penalties.
+W_LEXICAL, W_DENSE, W_KIND, W_RANK = 0.40, 0.30, 0.15, 0.15
 # How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
 POLARITY_WEIGHT = 3.0
 
@@ -220,15 +222,12 @@ class AnswerPicker:
         ranked = self.ranked(question, hits, councils, n=1, wants=wants)
         return ranked[0] if ranked else None
 
-    def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               distinct_passages: bool = False, wants: str | None = None,
-               polarity: tuple[str, str] | None = None) -> list[Answer]:
-        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage).
-        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two texts,
-        (what is wanted, its opposite); spans closer in meaning to the first count for more ("doing well")."""
+    def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
+                 polarity: tuple[str, str] | None = None) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
+        """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span)."""
         spans = self._spans(hits)
         if not spans:
-            return []
+            return [], {}
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
@@ -256,25 +255,51 @@ class AnswerPicker:
                               and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
-        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single
+        return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
+                       "elsewhere": elsewhere, "single": single}
+
+    @staticmethod
+    def score(f: dict[str, np.ndarray], wants: str | None = None) -> np.ndarray:
+        """Each span's score from its features; -inf where it cannot answer (a figure asked for and not held)."""
+        score = (W_LEXICAL * f["lexical"] + W_DENSE * f["dense"] + W_KIND * f["kind"] + W_RANK * f["rank"]) \
+            * f["length_ok"] * f["elsewhere"] * f["single"]
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
-            score = np.where((kind > 0) & (elsewhere == 1.0), score, -np.inf)
+            score = np.where((f["kind"] > 0) & (f["elsewhere"] == 1.0), score, -np.inf)
+        return score
+
+    def finish(self, hits: list[Hit], span: tuple[int, int, int, bool]) -> tuple[str, int, int]:
+        """(document id, start, end) of the answer a span gives: a short one with its heading and next line, an
+        introduction with its list, a very long sentence cut at a word (still verbatim)."""
+        i, s, e, _ = span
+        passage = hits[i].passage
+        text = self.index.documents[passage.doc_id].text
+        s, e = self._extend(text, s, e, passage.start, passage.end)
+        e = self._with_list(text, s, e, passage.end)
+        if e - s > MAX_ANSWER_CHARS:
+            cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
+            e = cut if cut > s else s + MAX_ANSWER_CHARS
+        return passage.doc_id, s, e
+
+    def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
+               distinct_passages: bool = False, wants: str | None = None,
+               polarity: tuple[str, str] | None = None) -> list[Answer]:
+        """The n best answering spans, best first, none overlapping (with `distinct_passages`, one per passage).
+        A question asking for a figure (FIGURES) is answered only by a span holding one. `polarity`: two texts,
+        (what is wanted, its opposite); spans closer in meaning to the first count for more ("doing well")."""
+        spans, f = self.features(question, hits, councils, wants, polarity)
+        if not spans:
+            return []
+        score = self.score(f, wants)
         out: list[Answer] = []
         for best in np.argsort(-score, kind="stable"):
             if not np.isfinite(score[best]):
                 break
-            i, s, e, _ = spans[best]
-            passage = hits[i].passage
-            text = self.index.documents[passage.doc_id].text
-            s, e = self._extend(text, s, e, passage.start, passage.end)
-            e = self._with_list(text, s, e, passage.end)
-            if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
-                cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
-                e = cut if cut > s else s + MAX_ANSWER_CHARS
-            if any(a.doc_id == passage.doc_id and (a.start < e and s < a.end or (distinct_passages and a.citation == i))
+            i = spans[best][0]
+            doc_id, s, e = self.finish(hits, spans[best])
+            if any(a.doc_id == doc_id and (a.start < e and s < a.end or (distinct_passages and a.citation == i))
                    for a in out):
                 continue
-            out.append(Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i))
+            out.append(Answer(self.index.documents[doc_id].text[s:e], doc_id, s, e, float(score[best]), i))
             if len(out) == n:
                 break
         return out
