@@ -25,6 +25,8 @@ MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
 COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found (but is what readers think)
+# A span's score: these weights of its features (AnswerPicker.features), times its penalties.
+W_LEXICAL, W_DENSE, W_KIND, W_RANK = 0.40, 0.30, 0.15, 0.15
 # How much a span's lean toward the wanted side of a polarity (strengths: praise rather than shortfalls) adds.
 POLARITY_WEIGHT = 3.0
 MIN_LEAN = 0.0  # a span no closer to the wanted side than to its opposite is no strength (or shortfall)
@@ -274,22 +276,21 @@ class AnswerPicker:
         ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions)
         return ranked[0] if ranked else None
 
-    def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
-               per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
-               opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
-        """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
-        A question asking for a figure (FIGURES) is answered only by a span holding one (for "how many people",
-        a count of people: `counted`, Query.counted). Readers' comments count for less, and for more when the question
-        asks what people thought (`opinions`). `polarity`: two sets of
-        descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first count for more ("doing well"), and a
-        span leaning to the opposite side, or to neither, is not taken."""
+    def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
+                 polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None, counted: str | None = None,
+                 opinions: bool = False) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
+        """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span).
+        `counted`: what a "how many" question counts (Query.counted): a figure must be a count of it. `opinions`: the
+        question asks what people thought (readers' comments count for more, else for less). `polarity`: two sets
+        of descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first
+        count for more ("doing well"), and a span leaning to the opposite side, or to neither, is not taken."""
         spans = self._spans(hits)
         if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
             doc = lambda i: self.index.documents[hits[i].passage.doc_id].text  # pointer to read more is none
             spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not _NAVIGATION.match(doc(i)[s:e])
                      and (_FULL_STOP.search(doc(i)[s:e]) or not _TITLE_LINE.match(doc(i)[s:e]))]
         if not spans:
-            return []
+            return [], {}
         texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
@@ -318,25 +319,51 @@ class AnswerPicker:
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
         comment = [any(map(is_comments_heading, hits[i].passage.section)) for i, *_ in spans]
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
-        score = (0.40 * lexical + 0.30 * dense + 0.15 * kind + 0.15 * rank) * length_ok * elsewhere * single * hearsay
+        return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
+                       "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
+
+    @staticmethod
+    def score(f: dict[str, np.ndarray], wants: str | None = None) -> np.ndarray:
+        """Each span's score from its features; -inf where it cannot answer (a figure asked for and not held)."""
+        score = (W_LEXICAL * f["lexical"] + W_DENSE * f["dense"] + W_KIND * f["kind"] + W_RANK * f["rank"]) \
+            * f["length_ok"] * f["elsewhere"] * f["single"] * f.get("hearsay", 1.0)
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
-            score = np.where((kind > 0) & (elsewhere == 1.0), score, -np.inf)
+            score = np.where((f["kind"] > 0) & (f["elsewhere"] == 1.0), score, -np.inf)
+        return score
+
+    def finish(self, hits: list[Hit], span: tuple[int, int, int, bool]) -> tuple[str, int, int]:
+        """(document id, start, end) of the answer a span gives: a short one with its heading and next line, an
+        introduction with its list, a very long sentence cut at a word (still verbatim)."""
+        i, s, e, _ = span
+        passage = hits[i].passage
+        text = self.index.documents[passage.doc_id].text
+        s, e = self._extend(text, s, e, passage.start, passage.end)
+        e = self._with_list(text, s, e, passage.end)
+        if e - s > MAX_ANSWER_CHARS:
+            cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
+            e = cut if cut > s else s + MAX_ANSWER_CHARS
+        return passage.doc_id, s, e
+
+    def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
+               per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
+               opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
+        """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
+        A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
+        features()."""
+        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions)
+        if not spans:
+            return []
+        score = self.score(f, wants)
         out: list[Answer] = []
         for best in np.argsort(-score, kind="stable"):
             if not np.isfinite(score[best]):
                 break
-            i, s, e, _ = spans[best]
-            passage = hits[i].passage
-            text = self.index.documents[passage.doc_id].text
-            s, e = self._extend(text, s, e, passage.start, passage.end)
-            e = self._with_list(text, s, e, passage.end)
-            if e - s > MAX_ANSWER_CHARS:  # one very long sentence: cut at a word, still verbatim
-                cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
-                e = cut if cut > s else s + MAX_ANSWER_CHARS
-            if any(a.doc_id == passage.doc_id and a.start < e and s < a.end for a in out) or (
+            i = spans[best][0]
+            doc_id, s, e = self.finish(hits, spans[best])
+            if any(a.doc_id == doc_id and a.start < e and s < a.end for a in out) or (
                     per_passage is not None and sum(a.citation == i for a in out) >= per_passage):
                 continue
-            out.append(Answer(text[s:e], passage.doc_id, s, e, float(score[best]), i))
+            out.append(Answer(self.index.documents[doc_id].text[s:e], doc_id, s, e, float(score[best]), i))
             if len(out) == n:
                 break
         return out

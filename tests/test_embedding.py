@@ -36,3 +36,27 @@ def test_questions_are_encoded_without_importing_pytorch():
     get_embedder()  # the export exists (it needs PyTorch, once)
     out = subprocess.run([sys.executable, "-c", code], env=rag_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_repeated_texts_are_encoded_once_and_every_row_is_filled_in_order():
+    embedder = get_embedder()
+    texts = ["Safeguarding was rated good.", "A much longer sentence about waiting lists for care assessments in Blackpool.",
+             "Safeguarding was rated good.", "Carers", "Safeguarding was rated good."]
+    calls, done = [], []
+    session = embedder._session(1)
+    real_run = session.run
+
+    class Counting:  # counts the texts the model is given
+        def run(self, names, feed):
+            calls.append(len(feed["input_ids"]))
+            return real_run(names, feed)
+
+    embedder._sessions[1] = Counting()
+    try:
+        many = embedder.encode_many(texts, progress=done.append)
+    finally:
+        embedder._sessions[1] = session
+    assert sum(calls) == 3 and sum(done) == len(texts)
+    alone = np.stack([embedder.encode([t])[0] for t in texts])
+    assert many.shape == (5, 384) and (many * alone).sum(axis=1).min() >= 0.9999
+    assert np.array_equal(many[0], many[2]) and np.array_equal(many[0], many[4])
