@@ -53,7 +53,7 @@ HOLDS = {
     "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
     # a count: not a share, a year or a span of time ("5-6 months")
     "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.])(?!%|{_AND_TIME})|{_NUMBER_WORDS}(?!{_AND_TIME})", re.I),
-    "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
+    "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(minutes?|hours?|days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
                            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
     "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
                        r"december)\b", re.I),

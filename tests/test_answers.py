@@ -38,6 +38,7 @@ def test_the_answer_is_verbatim_source_text_within_the_limit(service):
 def test_a_number_question_gets_the_sentence_with_the_number(service):
     assert "203" in service.ask("How many people were waiting for a financial assessment in Blackpool?")["answer"]
     assert "24.70%" in service.ask("What percentage of Blackpool's budget went on adult social care in 2023/24?")["answer"]
+    assert "40 minutes" in service.ask("How long were Suffolk's contact centre waits?")["answer"]  # minutes are a span of time
 
 
 def test_a_question_about_a_council_is_answered_from_that_councils_passages(service):
