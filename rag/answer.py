@@ -67,6 +67,8 @@ _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 # A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".
 _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click|read more|find out more|visit|"
                          r"sign up|subscribe|follow us|share this)\b", re.I)
+_CLOCK = re.compile(r"\b(minutes?|hours?)\b", re.I)
+_CALENDAR = re.compile(r"\b(days?|weeks?|months?|years?|median|maximum)\b", re.I)
 _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
@@ -187,6 +189,9 @@ class AnswerPicker:
         people": "2,000 people", "66 unpaid carers"; "councils": "five authorities")."""
         if wants not in HOLDS:
             return False
+        if wants == "duration" and counted:  # "how many days": a span in days, weeks or months, not minutes
+            scale = _CLOCK if _CLOCK.search(counted) else _CALENDAR
+            return any(scale.search(m.group(0)) for m in HOLDS[wants].finditer(text))
         if wants != "number" or not counted:
             return bool(HOLDS[wants].search(text))
         asked = {t for w in counted.split() if not w.endswith(("ed", "ing")) for t in tokenize(w)}

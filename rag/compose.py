@@ -7,6 +7,7 @@ are quoted as quotes with their source.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -16,11 +17,15 @@ from .councils import short_name
 from .facts import CouncilRecord, Fact, Facts
 from .index import Index
 from .query import Query
+from .text import tokenize
 from .types import SECTION_SEP, Hit
 
 QUOTES_PER_COUNCIL = 2
 # An article about several councils gives each one passage; its findings about one are several sentences there.
 QUOTES_PER_PASSAGE = 3
+# Across councils ("Which councils were praised for direct payments?"), a council is named when its best finding
+# on the topic scores at least this share of the best council's.
+ACROSS_MIN_SHARE = 0.6
 FINDINGS_PER_COUNCIL = 4
 QUOTE_MIN_SHARE = 0.6  # a further quote scores at least this share of the best one
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
@@ -117,7 +122,7 @@ class Composer:
     def _records(self, councils) -> list[CouncilRecord]:
         return [rec for rec in (self.facts.get(c) for c in councils) if rec is not None]
 
-    def _all_records(self, query: Query) -> list[CouncilRecord]:
+    def all_records(self, query: Query) -> list[CouncilRecord]:
         recs = sorted(self.facts.councils.values(), key=lambda r: r.name)
         if query.pilot:
             recs = [r for r in recs if r.rating and r.rating.indicative]
@@ -140,6 +145,8 @@ class Composer:
 
     def findings(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
         """What the reports say a council does well (strengths) or must improve: its own sentences, quoted."""
+        if not query.councils:
+            return self._findings_across(query, hits_by_council)
         out = Composed([])
         heading = {"strengths": "does well", "improve": "needs to improve"}.get(query.kind, "says")
         for name, hits in hits_by_council.items():
@@ -151,10 +158,33 @@ class Composer:
                 out.quotes.extend(quotes)
         return out if out.quotes else None
 
+    def _findings_across(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
+        """Which councils the reports praise (or fault) for something: each council's best sentence on it, kept
+        for the councils whose sentence comes close to the best one's. Shown as what each report says, not
+        sorted into praise and fault: the embedding model's lean is not reliable on one topic."""
+        best = {}
+        for name, hits in hits_by_council.items():
+            # by the topic and the question's own words ("praised"): the embedding model's lean to a side is not
+            # reliable for a sentence about one topic ("much higher rates of direct payments" leans to neither)
+            hits = [h for h in hits if self._about(h, (name,))]
+            quotes = [q for q in self.picker.ranked(query.search, hits, (name,), n=5, per_passage=QUOTES_PER_PASSAGE)
+                      if _on_topic(query, q.text)]
+            if quotes:
+                best[name] = quotes[0]
+        if not best:
+            return None
+        top = max(q.score for q in best.values())
+        kept = [(name, q) for name, q in best.items() if q.score >= ACROSS_MIN_SHARE * top]
+        kept.sort(key=lambda nq: -nq[1].score)
+        out = Composed(["What the reports say on this, council by council:"])
+        out.lines.extend(f"- {short_name(name)}: " + self._quote_line(q) for name, q in kept)
+        out.quotes.extend(q for _, q in kept)
+        return out
+
     def compare(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
         councils = list(query.councils)
         if len(councils) == 1:  # "is that worse than the others?": against every council with a rating
-            councils += [r.name for r in self._all_records(query) if r.name not in councils and r.rating]
+            councils += [r.name for r in self.all_records(query) if r.name not in councils and r.rating]
         recs = self._records(councils)
         if len(recs) < 2:
             return None
@@ -185,7 +215,7 @@ class Composer:
             return self._rank_statements(query, self.facts.get(query.councils[0]))
         if query.statement:
             return self._rank_by_statement(query)
-        recs = [r for r in self._all_records(query) if r.standing() is not None]
+        recs = [r for r in self.all_records(query) if r.standing() is not None]
         if not recs:
             return None
         recs.sort(key=lambda r: r.standing(), reverse=query.order != "low")
@@ -204,7 +234,7 @@ class Composer:
                                                                 (rec.score_facts() or [None])[0])]})
         lead = " and ".join(r.name for r in top)
         out.lines.insert(0, f"{lead} {'come' if len(top) > 1 else 'comes'} {'last' if query.order == 'low' else 'first'}.")
-        unrated = [r.name for r in self._all_records(query) if r.standing() is None]
+        unrated = [r.name for r in self.all_records(query) if r.standing() is None]
         if unrated:
             out.lines.append("No rating stated for: " + ", ".join(unrated) + ".")
         out.table = {"caption": f"Councils ranked ({word} first)",
@@ -231,7 +261,7 @@ class Composer:
         return out
 
     def _rank_by_statement(self, query: Query) -> Composed | None:
-        recs = self._all_records(query)
+        recs = self.all_records(query)
         scored = [(r, r.statements[query.statement]) for r in recs if query.statement in r.statements]
         if not scored:
             return None
@@ -255,7 +285,7 @@ class Composer:
             line, _ = self._rating_line(rec)  # only counts or a bound: say so, with the rating
             return Composed([line], records=rec.score_facts() + ([rec.rating] if rec.rating else [])) \
                 if rec.score_facts() else None
-        recs = self._all_records(query)
+        recs = self.all_records(query)
         if query.rating:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]
             out = Composed([f"Rated {query.rating}: " + (", ".join(r.name for r in chosen) or "none") + "."],
@@ -289,6 +319,14 @@ class Composer:
             return None
         return Composed([f"{r.name}: assessment published {_date(r.published)}." for r in recs],
                         records=[r.rating for r in recs if r.rating])
+
+
+def _on_topic(query: Query, text: str) -> bool:
+    """Whether a sentence is about the question's topic: it holds its words (all of one or two, else two in three)."""
+    if not query.topic:
+        return True
+    held = set(tokenize(text)) & set(query.topic)
+    return len(held) >= (len(query.topic) if len(query.topic) <= 2 else math.ceil(2 * len(query.topic) / 3))
 
 
 def _has_topic(query: Query) -> bool:

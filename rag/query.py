@@ -46,7 +46,7 @@ _KIND_PATTERNS = [
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
                 r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
-                r"|\b(key|main) areas\b|\bfall short\b"),
+                r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"),
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
                  r"|\boverall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
@@ -120,6 +120,7 @@ class Query:
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
+    topic: tuple[str, ...] = ()  # its words (stems) but those saying what kind of question it is or which councils
     counted: str | None = None  # what "how many" counts ("people", "safeguarding concerns")
     opinions: bool = False  # asks what people thought or commented: readers' comments may answer
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
@@ -143,7 +144,7 @@ class Query:
     @classmethod
     def from_json(cls, data: dict) -> "Query":
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("councils", "named", "uncovered"):
+        for name in ("councils", "named", "uncovered", "topic"):
             fields[name] = tuple(fields.get(name) or ())
         if fields.get("previous_answer"):
             fields["previous_answer"] = tuple(fields["previous_answer"])
@@ -276,6 +277,9 @@ class Understander:
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
         kind = _first(_KIND_RES, lower) or "factual"
         wants = _first(_WANT_RES, lower)
+        if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
+            # "Which councils had problems with waiting lists?": findings across councils, not a list of records
+            kind = _first([(k, r) for k, r in _KIND_RES if k in ("strengths", "improve")], lower) or kind
         statement, statement_by, sure = self.statements.by_name(corrected), "name", True
         if statement is None and kind not in ("meaning", "list", "overview", "strengths", "improve"):
             statement, score, margin = self.statements.by_meaning(_topic(self.matcher.strip(corrected))) \
@@ -338,7 +342,11 @@ class Understander:
         value = _SCORE_VALUE.search(lower)
         value = int(next(g for g in value.groups() if g)) if value else None
         counted = _COUNTED.search(lower)
-        return Query(opinions=bool(_OPINIONS.search(lower)), counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
+        # its topic: its words but those that say what kind of question it is, which councils, or how to ask
+        asking = " ".join(m.group(0) for r in (*(r for _, r in _KIND_RES), _ACROSS, _PILOT) for m in r.finditer(lower))
+        topic = tuple(t for t in dict.fromkeys(tokenize(self.matcher.strip(corrected)))
+                      if t not in set(tokenize(asking)) | {"council", "cqc"})
+        return Query(topic=topic, opinions=bool(_OPINIONS.search(lower)), counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,

@@ -371,7 +371,10 @@ class Service:
             if not quotes and query.kind in ("strengths", "improve"):
                 return None
             per_council = {}
-            for name in query.councils if quotes else ():
+            names = query.councils
+            if not names and query.across and query.kind in ("strengths", "improve"):
+                names = tuple(r.name for r in composer.all_records(query))  # "Which councils were praised for ...?"
+            for name in names if quotes else ():
                 if loaded.retriever.allows_council(name, doc):
                     per_council[name] = loaded.retriever.search(query, 10, council=name, doc=doc or None,
                                                                 extra=KIND_WORDING.get(query.kind, ""))

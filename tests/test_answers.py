@@ -269,3 +269,15 @@ def test_a_topical_comparison_quotes_what_each_council_reports_and_no_pointer_to
     assert "less than 100" in reply["answer"] and "over 500 people" in reply["answer"]
     overview = ask(client, "Summarise Lancashire's CQC result for me")
     assert "You can read" not in overview["answer"]
+
+
+def test_which_councils_for_a_topic_names_each_council_with_what_its_report_says(client):
+    reply = ask(client, "Which of the pilot councils were praised for direct payments?")
+    assert reply["answer_kind"] == "records" and reply["query"]["topic"] == ["direct", "payment"]
+    assert "- Lincolnshire:" in reply["answer"] and "- North Lincolnshire:" in reply["answer"]
+    assert all("direct payments" in q["text"] for q in reply["quotes"])
+
+
+def test_how_many_days_is_not_answered_in_minutes(client):
+    reply = ask(client, "How many days did people in Suffolk wait for an occupational therapy assessment?")
+    assert not reply["found"]

@@ -136,3 +136,9 @@ def test_what_how_many_counts(understand):
     assert understand("How many people were waiting for a care assessment?").counted == "people"
     assert understand("How many safeguarding concerns were raised in Blackpool?").counted == "safeguarding concerns"
     assert understand("How long did people wait?").counted is None
+
+
+def test_a_list_of_councils_by_a_topic_is_a_question_about_findings(understand):
+    query = understand("Which councils had problems with waiting lists?")
+    assert query.kind == "improve" and query.across and query.topic == ("wait", "list")
+    assert understand("Which councils were rated good?").kind == "list"
