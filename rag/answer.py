@@ -78,6 +78,11 @@ _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
 
 
+def is_pointer(text: str) -> bool:
+    """Whether a sentence only points elsewhere ("You can read the full report on ..."): no finding."""
+    return bool(_NAVIGATION.match(text))
+
+
 @dataclass
 class Answer:
     text: str
@@ -292,7 +297,7 @@ class AnswerPicker:
         spans = self._spans(hits)
         if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
             doc = lambda i: self.index.documents[hits[i].passage.doc_id].text  # pointer to read more is none
-            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not _NAVIGATION.match(doc(i)[s:e])
+            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not is_pointer(doc(i)[s:e])
                      and (_FULL_STOP.search(doc(i)[s:e]) or not _TITLE_LINE.match(doc(i)[s:e]))]
         if not spans:
             return [], {}

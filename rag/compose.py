@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import cqc
-from .answer import Answer, AnswerPicker
+from .answer import Answer, AnswerPicker, is_pointer
 from .councils import short_name
 from .facts import CouncilRecord, Fact, Facts
 from .index import Index
@@ -99,13 +99,14 @@ class Composer:
     def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int,
                 side: str | None = None) -> list[Answer]:
         """The council's own sentences that best answer the question, preferring the report's summary
-        sections; one per passage."""
+        sections; at most QUOTES_PER_PASSAGE from one passage, none a pointer to read more elsewhere."""
         hits = [h for h in hits if self._about(h, councils)]
         summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
-        quotes = self.picker.ranked(question, ordered, councils, n=n, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
+        quotes = self.picker.ranked(question, ordered, councils, n=n + 2, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
                                     polarity=cqc.FINDING_SIDES.get(side or query.kind))
+        quotes = [q for q in quotes if not is_pointer(q.text)][:n]
         return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
 
     def _about(self, hit: Hit, councils: tuple[str, ...]) -> bool:

@@ -60,7 +60,8 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (councillor|person|official|inspector)\b|\bwhose\b"),
     ("score", r"\bscor(e|es|ed|ing)\b"),
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
-    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"),
+    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"
+                 r"|\b(long|longest) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),

@@ -281,3 +281,9 @@ def test_which_councils_for_a_topic_names_each_council_with_what_its_report_says
 def test_how_many_days_is_not_answered_in_minutes(client):
     reply = ask(client, "How many days did people in Suffolk wait for an occupational therapy assessment?")
     assert not reply["found"]
+
+
+def test_a_list_of_long_waits_quotes_the_waits(client):
+    reply = ask(client, "List the long waits the CQC found in Lancashire")
+    assert "262 days" in reply["answer"] and "226 days" in reply["answer"]
+    assert "You can read" not in reply["answer"]

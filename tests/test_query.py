@@ -31,6 +31,7 @@ def test_kinds(understand, question, kind):
     ("How was Nottingham rated?", "rating"),
     ("What is the drug death rate in Blackpool?", None),  # "rate" is not a rating word
     ("Who chairs the board?", "person"),
+    ("List the long waits the CQC found in Lancashire", "duration"),
 ])
 def test_what_is_wanted(understand, question, wants):
     assert understand(question).wants == wants
