@@ -278,6 +278,8 @@ class Understander:
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
         kind = _first(_KIND_RES, lower) or "factual"
         wants = _first(_WANT_RES, lower)
+        if kind == "when":  # "When was Nottingham rated?": a date, not the rating
+            wants = "date"
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
             # "Which councils had problems with waiting lists?": findings across councils, not a list of records
             kind = _first([(k, r) for k, r in _KIND_RES if k in ("strengths", "improve")], lower) or kind

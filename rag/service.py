@@ -404,6 +404,10 @@ class Service:
             said = loaded.answers.attribution(*query.previous_answer)
             if said is not None:
                 return said
+            # not the previous quote again: that does not say who said it
+            said = loaded.answers.pick(query.search, hits, councils=query.councils, wants=query.wants)
+            doc, start, end = query.previous_answer
+            return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
         councils = query.councils
         if query.wants == "reason" and query.follow_up and query.statement and councils:
             # "why so low?": that statement's key findings for that council, not its score again

@@ -287,3 +287,9 @@ def test_a_list_of_long_waits_quotes_the_waits(client):
     reply = ask(client, "List the long waits the CQC found in Lancashire")
     assert "262 days" in reply["answer"] and "226 days" in reply["answer"]
     assert "You can read" not in reply["answer"]
+
+
+def test_who_said_that_never_repeats_the_previous_quote(client):
+    first = ask(client, "What did Lancashire's staff news say about older people waiting for assessments?")
+    who = ask(client, "who said that?", conversation_id=first["conversation_id"])
+    assert not who["found"] or who["answer"] != first["answer"]

@@ -143,3 +143,7 @@ def test_a_list_of_councils_by_a_topic_is_a_question_about_findings(understand):
     query = understand("Which councils had problems with waiting lists?")
     assert query.kind == "improve" and query.across and query.topic == ("wait", "list")
     assert understand("Which councils were rated good?").kind == "list"
+
+
+def test_when_asks_for_a_date_even_with_a_rating_word(understand):
+    assert understand("When was Nottingham rated?").wants == "date"
