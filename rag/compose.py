@@ -326,8 +326,9 @@ def _on_topic(query: Query, text: str) -> bool:
     """Whether a sentence is about the question's topic: it holds its words (all of one or two, else two in three)."""
     if not query.topic:
         return True
-    held = set(tokenize(text)) & set(query.topic)
-    return len(held) >= (len(query.topic) if len(query.topic) <= 2 else math.ceil(2 * len(query.topic) / 3))
+    topic = set(tokenize(" ".join(query.topic)))
+    held = set(tokenize(text)) & topic
+    return len(held) >= (len(topic) if len(topic) <= 2 else math.ceil(2 * len(topic) / 3))
 
 
 def _has_topic(query: Query) -> bool:

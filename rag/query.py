@@ -121,7 +121,7 @@ class Query:
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
-    topic: tuple[str, ...] = ()  # its words (stems) but those saying what kind of question it is or which councils
+    topic: tuple[str, ...] = ()  # its words but those saying what kind of question it is, which councils, stop words
     counted: str | None = None  # what "how many" counts ("people", "safeguarding concerns")
     opinions: bool = False  # asks what people thought or commented: readers' comments may answer
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
@@ -347,8 +347,9 @@ class Understander:
         counted = _COUNTED.search(lower)
         # its topic: its words but those that say what kind of question it is, which councils, or how to ask
         asking = " ".join(m.group(0) for r in (*(r for _, r in _KIND_RES), _ACROSS, _PILOT) for m in r.finditer(lower))
-        topic = tuple(t for t in dict.fromkeys(tokenize(self.matcher.strip(corrected)))
-                      if t not in set(tokenize(asking)) | {"council", "cqc"})
+        skip = set(tokenize(asking)) | {"council", "cqc"}
+        topic = tuple(dict.fromkeys(w for w in _WORD.findall(self.matcher.strip(corrected).lower())
+                                    if (stems := tokenize(w)) and stems[0] not in skip))
         return Query(topic=topic, opinions=bool(_OPINIONS.search(lower)), counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,

@@ -273,7 +273,7 @@ def test_a_topical_comparison_quotes_what_each_council_reports_and_no_pointer_to
 
 def test_which_councils_for_a_topic_names_each_council_with_what_its_report_says(client):
     reply = ask(client, "Which of the pilot councils were praised for direct payments?")
-    assert reply["answer_kind"] == "records" and reply["query"]["topic"] == ["direct", "payment"]
+    assert reply["answer_kind"] == "records" and reply["query"]["topic"] == ["direct", "payments"]
     assert "- Lincolnshire:" in reply["answer"] and "- North Lincolnshire:" in reply["answer"]
     assert all("direct payments" in q["text"] for q in reply["quotes"])
 

@@ -141,7 +141,7 @@ def test_what_how_many_counts(understand):
 
 def test_a_list_of_councils_by_a_topic_is_a_question_about_findings(understand):
     query = understand("Which councils had problems with waiting lists?")
-    assert query.kind == "improve" and query.across and query.topic == ("wait", "list")
+    assert query.kind == "improve" and query.across and query.topic == ("waiting", "lists")
     assert understand("Which councils were rated good?").kind == "list"
 
 
