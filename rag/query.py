@@ -49,6 +49,7 @@ _KIND_PATTERNS = [
                 r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"),
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
+                 r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"
                  r"|\boverall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
                  r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"),
 ]

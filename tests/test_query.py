@@ -9,6 +9,8 @@ def understand(service):
 
 @pytest.mark.parametrize("question,kind", [
     ("How is Blackpool doing?", "overview"),
+    ("How did Lancashire do?", "overview"),
+    ("How did Blackpool do on safeguarding?", "factual"),
     ("Compare Blackpool and Lancashire", "compare"),
     ("Is Suffolk better than Nottingham?", "compare"),
     ("Which pilot council did best?", "rank"),
