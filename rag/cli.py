@@ -106,6 +106,47 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _print_answer(reply: dict) -> None:
+    """An /api/ask reply as text: what was searched for, whose fact it is, the answer (or why not), the
+    table of a comparison, and the sources, numbered as the answer cites them."""
+    if reply["searched_for"]:
+        print(f"Showing results for: {reply['searched_for']}")
+    if reply["answer_label"]:
+        print(reply["answer_label"])
+    print(reply["answer_plain"] if reply["found"] else reply["message"])
+    if reply["table"]:
+        table = reply["table"]
+        print(f"\n{table['caption']}\n  " + " | ".join(table["columns"]))
+        for row in table["rows"]:
+            print("  " + " | ".join([row["header"], *(c["text"] for c in row["cells"])]))
+    if reply["records"]:
+        print("\nFrom the records:")
+        for rec in reply["records"]:
+            src = rec["source"]
+            print(f"  - {rec['summary']}  [{src['doc']} {src['start']}-{src['end']}]")
+    if reply["citations"]:
+        quoted = (reply["answer_source"] or {}).get("citation")
+        print("\nSources:")
+        for i, c in enumerate(reply["citations"]):
+            mark = "  (quoted)" if i == quoted else ""
+            print(f"  [{i + 1}] {c['title']} — {c['section'] or '(start of document)'}  [{c['doc']} {c['start']}-{c['end']}]{mark}")
+
+
+def cmd_ask(args) -> int:
+    service = _service(args)
+    conversation = None
+    for n, question in enumerate(args.questions):
+        reply = service.ask(question, conversation_id=conversation, council=args.council, doc=args.doc)
+        conversation = reply["conversation_id"]
+        if args.json:
+            print(json.dumps(reply, ensure_ascii=False))
+            continue
+        if len(args.questions) > 1:
+            print(f"{'' if n == 0 else chr(10)}> {question}")
+        _print_answer(reply)
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, evaluate_file, load_questions
     from .report import load_peers, peers_for, write as write_report
@@ -227,6 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     index_dir(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="a cited answer; several questions are one conversation (each a follow-up)")
+    p.add_argument("questions", nargs="+", metavar="question")
+    p.add_argument("--council", help="only documents about this council, e.g. Blackpool")
+    p.add_argument("--doc", help="only this document (its id)")
+    index_dir(p)
+    p.add_argument("--json", action="store_true", help="print each reply as the JSON of POST /api/ask, one per line")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="hit@1, hit@5, MRR@10, latency, answer@1, must-mention answers, conversations "
                                     "and decline rate on question files")

@@ -90,6 +90,7 @@ _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|ha
 _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
+_PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _PILOT = re.compile(r"\bpilot")
@@ -330,6 +331,10 @@ class Understander:
             # plan?"), what that one leaned on
             base = previous.corrected if len(tokenize(previous.corrected)) > 3 or previous.base == previous.corrected \
                 else f"{previous.corrected} {previous.base}"
+            if wants == "reason" and statement is None and councils and kind == "factual" \
+                    and (previous.kind in ("overview", "compare", "rank", "list") or previous.wants in ("rating", "score")):
+                # "why so low?" after a rating: what the reports found wanting (or, "why so good?", what worked)
+                kind = "strengths" if _HIGH.search(lower) or _PRAISE.search(lower) else "improve"
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         search = corrected

@@ -69,3 +69,14 @@ def test_bad_arguments_are_refused(built_index):
     assert out.returncode == 1 and "empty" in out.stderr
     out = rag("search", "x", "-k", 0, "--index-dir", built_index.index_dir)
     assert out.returncode == 1 and "between 1 and 50" in out.stderr
+
+
+def test_ask_prints_a_cited_answer_and_follows_up(built_index):
+    out = rag("ask", "What score did Blackpool get for safeguarding?", "and for assessing needs?",
+              "--index-dir", built_index.index_dir)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("> and for assessing needs?")
+    assert "Score: 1" in first and "Sources:" in first and "(quoted)" in first
+    assert "Assessing needs" in second
+    bad = rag("ask", "", "--index-dir", built_index.index_dir)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: The question is empty") and "Traceback" not in bad.stderr

@@ -149,3 +149,11 @@ def test_a_list_of_councils_by_a_topic_is_a_question_about_findings(understand):
 
 def test_when_asks_for_a_date_even_with_a_rating_word(understand):
     assert understand("When was Nottingham rated?").wants == "date"
+
+
+def test_why_after_a_rating_asks_what_the_reports_found(understand):
+    compare = understand("Compare Blackpool and Lancashire")
+    assert understand("why so low?", compare).kind == "improve"
+    assert understand("why so good?", understand("How is Suffolk doing?")).kind == "strengths"
+    score = understand("What score did Blackpool get for safeguarding?")
+    assert understand("why so low?", score).kind == "factual"  # that statement's findings (service)
