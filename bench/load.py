@@ -50,6 +50,27 @@ def worker_rss_mb(pid: int) -> list[float]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (from /proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def server_pids(pid: int) -> list[int]:
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except OSError:
+        children = []
+    return [pid, *map(int, children)]
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -163,8 +184,11 @@ def main() -> int:
         # warm every worker: the first requests pay for lazy initialisation
         for q in questions:
             urllib.request.urlopen(f"http://{host}:{port}/api/search?" + urllib.parse.urlencode({"q": q}), timeout=60).read()
+        pids = server_pids(server.pid) if server else []
+        server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
         results, errors, elapsed = asyncio.run(run_load(host, port, questions, args.duration, args.concurrency,
                                                         args.ask_share, args.repeat, args.seed))
+        server_cpu, client_cpu = cpu_seconds(pids) - server_cpu, time.process_time() - client_cpu
         rss = worker_rss_mb(server.pid) if server else []
     finally:
         if server:
@@ -175,12 +199,16 @@ def main() -> int:
                       "rps": round(len(results[route]) / elapsed, 1),
                       **{f"p{p}_ms": round(percentile(results[route], p), 1) for p in (50, 95, 99)}}
               for route in ("search", "ask")}
+    done = sum(len(v) + errors[k] for k, v in results.items()) or 1
+    cpu = {"client_ms_per_request": round(client_cpu * 1000 / done, 2),
+           "server_ms_per_request": round(server_cpu * 1000 / done, 2) if server else None,
+           "load_average": round(os.getloadavg()[0], 2)}
     if args.json:
         print(json.dumps({"workers": args.workers, "mode": health["mode"], "concurrency": args.concurrency,
                           "duration_s": round(elapsed, 1), "ask_share": args.ask_share,
                           "questions": "repeated" if args.repeat else "unique", "routes": routes,
                           "total_rps": round(sum(len(v) + errors[k] for k, v in results.items()) / elapsed, 1),
-                          "errors": sum(errors.values()), "worker_rss_mb": rss}))
+                          "errors": sum(errors.values()), "worker_rss_mb": rss, "cpu": cpu}))
         return 0 if sum(errors.values()) == 0 else 1
     print(f"rag serve --workers {args.workers} | mode {health['mode']} | {args.concurrency} clients | "
           f"{elapsed:.0f} s | ask share {args.ask_share:.0%} | {'repeated' if args.repeat else 'unique'} questions")
@@ -191,6 +219,8 @@ def main() -> int:
         print(f"/api/{route:7s} {len(lat):6d} ok {errors[route]:4d} errors  {len(lat) / elapsed:7.1f} req/s  "
               f"p50 {percentile(lat, 50):6.1f} ms  p95 {percentile(lat, 95):6.1f} ms  p99 {percentile(lat, 99):6.1f} ms")
     print(f"all       {total / elapsed:7.1f} req/s, errors {sum(errors.values())}")
+    print(f"CPU per request: client {cpu['client_ms_per_request']} ms"
+          + (f", server {cpu['server_ms_per_request']} ms" if server else "") + f"; load average {cpu['load_average']}")
     if rss:
         print("resident memory per worker: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     return 0 if sum(errors.values()) == 0 else 1

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .bm25 import BM25Matrix
+from .bm25 import BM25Matrix, best
 from .councils import CouncilMatcher
 from .errors import BadRequest, NotFound
 from .index import Index
@@ -45,12 +45,8 @@ class Ranker(Protocol):
 
 
 def _top_k(rows: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best (rows ascending among equals), without sorting them all."""
-    if len(rows) > k:
-        keep = np.argpartition(-values, k - 1)[:k]
-        rows, values = rows[keep], values[keep]
-    order = np.lexsort((rows, -values))
-    return rows[order], values[order]
+    """The k best (rows ascending among equals, ties at the k-th place too), without sorting them all."""
+    return best(rows, values, k)
 
 
 class BM25Ranker:
@@ -61,30 +57,20 @@ class BM25Ranker:
         self.matrix = BM25Matrix.from_tokens(tokens, k1=k1, b=b)
         self.size = len(tokens)
 
-    def prepare(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Every passage holding a term of the query (rows ascending) and its score."""
-        rows, values = self.matrix.candidates(tokenize(query))
-        return rows, values.astype(np.float32)
+    def prepare(self, query: str):
+        """The query's scores, computed as `top` and `score` need them (rag/bm25.py)."""
+        return self.matrix.query(tokenize(query))
 
     def scores(self, query: str) -> np.ndarray:
         """One score per passage (0 where none of the query's terms is)."""
         return self.matrix.scores(tokenize(query)).astype(np.float32)
 
     def top(self, prepared, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        rows, values = prepared
-        if mask is not None:
-            keep = mask[rows]
-            rows, values = rows[keep], values[keep]
-        return _top_k(rows, values, k)
+        rows, values = prepared.top(k, mask)
+        return rows, values.astype(np.float32)
 
     def score(self, prepared, rows: np.ndarray) -> np.ndarray:
-        found, values = prepared
-        out = np.zeros(len(rows), dtype=np.float32)
-        at = np.searchsorted(found, rows)
-        hit = at < len(found)
-        hit[hit] = found[at[hit]] == rows[hit]
-        out[hit] = values[at[hit]]
-        return out
+        return prepared.score(rows).astype(np.float32)
 
 
 def vector_matrix(vectors) -> np.ndarray | None:
@@ -143,11 +129,13 @@ class DenseRanker:
         n = self.vectors.ntotal
         if mask is not None and not mask.all():
             allowed = np.flatnonzero(mask)
-            if self.matrix is not None and len(allowed) <= self.EXACT_FILTERED:
-                return _top_k(allowed, _dot(self.matrix[allowed], q[0]), k)
+            if len(allowed) <= self.EXACT_FILTERED:
+                return _top_k(allowed, self.score(q, allowed), k)
             import faiss
 
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            params = (faiss.SearchParametersIVF(sel=selector, nprobe=self.vectors.nprobe)
+                      if hasattr(self.vectors, "nprobe") else faiss.SearchParameters(sel=selector))
             sims, ids = self.vectors.search(q, min(k, len(allowed)), params=params)
         else:
             sims, ids = self.vectors.search(q, min(k, n))

@@ -84,3 +84,44 @@ def test_filters_keep_to_their_passages_and_still_fill_k(fake_service):
                         for h in hits)
     only = retriever.search("zzzz nothing matches this", 3, mode="bm25")
     assert len(only) == 3 and all(h.score == 0 for h in only)  # as fusing every passage: the first ones
+
+
+def _skewed_corpus(n: int, seed: int = 0) -> list[list[str]]:
+    """Passages of words drawn by a Zipf law (a few words in most passages, many rare), each repeated
+    a few times under other ids, as the scale benchmark's recombined corpus is: many exact ties."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(3000)]
+    base = [[vocab[min(int(z), 2999)] for z in rng.zipf(1.3, size=int(rng.integers(5, 60)))] for _ in range(n // 4)]
+    return [base[i % len(base)] + ([f"council{i % 7}"] if i % 3 else []) for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_top_k_and_scores_of_rows_are_sorting_every_score(monkeypatch, seed):
+    """Both ways of finding a query's top k (merging few postings, adding many into every passage's
+    score and reading the top over a sampled threshold) give a stable sort's top k, ties included."""
+    from rag import bm25
+
+    monkeypatch.setattr(bm25.Scored, "MANY", 2000)
+    monkeypatch.setattr(bm25, "STRIDE", 8)
+    tokens = _skewed_corpus(8000, seed)
+    matrix = BM25Matrix.from_tokens(tokens, k1=1.2, b=0.75)
+    rng = np.random.default_rng(seed + 10)
+    words = [t for passage in tokens[:200] for t in passage]
+    many = 0
+    for _ in range(150):
+        terms = list(rng.choice(words, size=int(rng.integers(1, 7)))) + (["council3"] if rng.random() < 0.5 else [])
+        every = matrix.scores(terms)
+        for mask in (None, np.arange(len(tokens)) % 5 != 0, np.arange(len(tokens)) < 40):
+            allowed = every if mask is None else np.where(mask, every, 0)
+            for k in (1, 10, 100):
+                order = np.argsort(-allowed, kind="stable")[:k]
+                order = order[allowed[order] > 0]
+                rows, values = matrix.query(terms).top(k, mask)
+                assert np.array_equal(rows, order) and np.array_equal(values, every[order]), (terms, k)
+        query = matrix.query(terms)
+        many += query.postings > bm25.Scored.MANY
+        rows = rng.choice(len(tokens), size=50)
+        assert np.array_equal(query.score(rows), every[rows])
+        query.top(10)
+        assert np.array_equal(query.score(rows), every[rows])  # from the scores top() added up
+    assert many > 50  # the path adding every posting was taken, not only the one merging them

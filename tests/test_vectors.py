@@ -50,3 +50,30 @@ def test_dense_ranker_top_k_and_scores_over_hnsw():
     rows, _ = ranker.top(ranker.prepare("anything"), 10, mask)
     assert len(rows) == 10 and all(100 <= r < 200 for r in rows)
     assert list(rows) == list(100 + np.argsort(-(x[100:200] @ q), kind="stable")[:10])
+
+
+def test_very_large_collections_get_inverted_lists_with_their_recall_checked():
+    class Fixed:
+        dimension = 64
+
+        def __init__(self, q):
+            self.q = q
+
+        def encode(self, texts):
+            return self.q[None, :]
+
+    x = clustered(6000)
+    index, info = build_vector_index(x, flat_max=1000, ivf_above=5000)
+    assert info["kind"] == "ivf" and info["recall_at_100"] >= MIN_RECALL and isinstance(index, faiss.IndexIVFFlat)
+    exact = faiss.IndexFlatIP(x.shape[1])
+    exact.add(x)
+    assert recall_at(index, exact, sample_queries(x, 50, seed=7)) >= 0.98
+    ranker = DenseRanker(index, Fixed(x[17]))
+    q = ranker.prepare("anything")
+    rows, sims = ranker.top(q, 10, None)
+    assert rows[0] == 17 and np.isclose(sims[0], 1.0, atol=1e-5)
+    assert np.allclose(ranker.score(q, rows), x[rows] @ x[17], atol=1e-5)  # from the lists, by row
+    mask = np.zeros(len(x), dtype=bool)
+    mask[300:420] = True  # a filter is searched exactly
+    rows, _ = ranker.top(q, 10, mask)
+    assert list(rows) == list(300 + np.argsort(-(x[300:420] @ x[17]), kind="stable")[:10])
