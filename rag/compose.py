@@ -26,6 +26,7 @@ QUOTES_PER_PASSAGE = 3
 # Across councils ("Which councils were praised for direct payments?"), a council is named when its best finding
 # on the topic scores at least this share of the best council's.
 ACROSS_MIN_SHARE = 0.6
+REASONS = 3  # findings quoted for "why so low?"
 FINDINGS_PER_COUNCIL = 4
 QUOTE_MIN_SHARE = 0.6  # a further quote scores at least this share of the best one
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
@@ -158,6 +159,23 @@ class Composer:
                 out.lines.extend("- " + self._quote_line(q) for q in quotes)
                 out.quotes.extend(quotes)
         return out if out.quotes else None
+
+    def reasons(self, query: Query, hits: list[Hit]) -> Composed | None:
+        """Why a council scored what it did for a statement ("why so low?"): the report's findings under that
+        statement and in its summary, drawn toward the shortfalls for a low score, the strengths for a high one."""
+        rec = self.facts.get(query.councils[0])
+        fact = rec.statements.get(query.statement) if rec else None
+        side = "strengths" if fact and fact.value >= 3 else "improve"
+        quotes = [q for q in self.picker.ranked(f"{query.statement} {query.search}", hits, query.councils, n=REASONS + 2,
+                                                per_passage=2, polarity=cqc.FINDING_SIDES[side])
+                  if not is_pointer(q.text)][:REASONS]
+        if not quotes:
+            return None
+        name = short_name(query.councils[0])
+        head = (f"Why {name} scored {fact.value} for {query.statement}, in the report's words:" if fact
+                else f"What the reports say about {query.statement} at {name}:")
+        return Composed([head, *("- " + self._quote_line(q) for q in quotes)], records=[fact] if fact else [],
+                        quotes=quotes)
 
     def _findings_across(self, query: Query, hits_by_council: dict[str, list[Hit]]) -> Composed | None:
         """Which councils the reports praise (or fault) for something: each council's best sentence on it, kept

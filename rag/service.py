@@ -26,7 +26,7 @@ from .errors import BadRequest, NotFound, RagError
 from .extract import MEDIA_TYPES
 from .index import DATA_FILES, MANIFEST, SPANS, VECTORS, Index, _sha256_file, current_build, file_signature, load_index
 from .retrieval import Retriever
-from .cqc import FINDING_SIDES, KIND_WORDING, SUMMARY_HEADING
+from .cqc import KIND_WORDING, SUMMARY_HEADING
 from .types import SECTION_SEP, Hit
 
 
@@ -367,6 +367,17 @@ class Service:
     def _compose(self, loaded: Loaded, query: Query, council, doc, quotes: bool = True) -> Composed | None:
         """A composed answer for the kinds that have one; `quotes=False` (search): the records only."""
         composer = loaded.composer
+        if query.wants == "reason" and query.follow_up and query.statement and len(query.councils) == 1 and quotes:
+            # "why so low?": that statement's findings for that council, not its score again
+            hits = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
+                                                       council=query.councils[0], doc=doc or None)
+                    if not loaded.facts.states_score(h.passage)]
+            # the report's summary where it names the statement first, then the findings under the statement
+            index = loaded.index
+            summary = [Hit(p, index.text(p), 1.0, {"summary": 1.0}) for p in index.passages
+                       if query.councils[0] in p.councils and any(SUMMARY_HEADING.search(s) for s in p.section)
+                       and query.statement.lower() in index.text(p).lower()]
+            return composer.reasons(query, summary + [h for h in hits if query.statement in h.passage.section])
         if query.kind in ("overview", "compare", "strengths", "improve"):
             if not quotes and query.kind in ("strengths", "improve"):
                 return None
@@ -409,19 +420,6 @@ class Service:
             doc, start, end = query.previous_answer
             return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
         councils = query.councils
-        if query.wants == "reason" and query.follow_up and query.statement and councils:
-            # "why so low?": that statement's key findings for that council, not its score again
-            found = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
-                                                        council=councils[0])
-                     if (query.statement in h.passage.section or any(SUMMARY_HEADING.search(s) for s in h.passage.section))
-                     and not loaded.facts.states_score(h.passage)]
-            if found:  # drawn toward the shortfalls for a low score, toward the strengths for a high one
-                rec = loaded.facts.get(councils[0])
-                fact = rec.statements.get(query.statement) if rec else None
-                side = FINDING_SIDES["strengths" if fact and fact.value >= 3 else "improve"]
-                best = loaded.answers.ranked(f"{query.statement} {query.search}", found, councils, n=1, polarity=side)
-                if best:
-                    return best[0]
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
                                    opinions=query.opinions)
 

@@ -186,11 +186,14 @@ def test_four_turn_conversation(client):
     first = ask(client, "What score did Blackpool get for safeguarding?")
     conv = first["conversation_id"]
     why = ask(client, "why so low?", conversation_id=conv)
-    assert why["found"] and "Score: 1" not in why["answer"] and why["answer"] != first["answer"]
-    assert why["answer_source"]["doc"] == first["answer_source"]["doc"]
-    cited = why["citations"][why["answer_source"]["citation"]]  # the quote's own passage is cited
-    assert cited["doc"] == why["answer_source"]["doc"]
-    assert cited["start"] <= why["answer_source"]["start"] < why["answer_source"]["end"] <= cited["end"]
+    # the report's findings behind the score, quoted and cited, with the score record they explain
+    assert why["found"] and why["answer_kind"] == "records" and "Score: 1" not in why["answer"]
+    assert why["answer"].startswith("Why Blackpool scored 1 for Safeguarding")
+    assert 2 <= len(why["quotes"]) and all(q["doc"] == first["answer_source"]["doc"] for q in why["quotes"])
+    assert [r["statement"] for r in why["records"]] == ["Safeguarding"]
+    cited = {(c["doc"], c["start"]) for c in why["citations"]}
+    for q in why["quotes"]:  # each quote's own passage is cited
+        assert any(doc == q["doc"] and start <= q["start"] for doc, start in cited)
     other = ask(client, "what about Lancashire?", conversation_id=conv)
     assert other["query"]["councils"] == ["Lancashire County Council"] and other["query"]["statement"] == "Safeguarding"
     assert other["scope"]["councils"] == ["Lancashire County Council"]

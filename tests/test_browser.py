@@ -29,6 +29,9 @@ AXE = PROJECT_ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.j
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# How long an expectation waits for the page: an answer takes well under a second on a quiet machine, but
+# a test must not depend on the machine's speed (a busy CI host answered a comparison after Playwright's 5 s).
+EXPECT_TIMEOUT_MS = 30_000
 QUESTION = "What score did Blackpool get for safeguarding?"
 FOLLOW_UP = "and for assessing needs?"
 
@@ -150,6 +153,8 @@ def test_a_conversation_in_the_browser(browser, server, width, height):
     """Ask, follow a citation and come back, follow up, fold and unfold, copy the link and open it, Back,
     remove the council scope, send feedback: each step's outcome checked, axe-core on each state."""
     from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     ARTIFACTS.mkdir(exist_ok=True)
     # No bypass_csp: the page's own script must work under its real Content-Security-Policy (a violation
@@ -387,6 +392,8 @@ def test_add_a_report_from_the_page_and_ask_about_it(browser, small_index, tmp_p
     """An admin uploads a PDF on the "Add a report" page, the page follows the indexing until the new
     build serves, and a question about the new report is answered from it, cited by page."""
     from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     from tests.report_fixtures import print_pdf, write_html
     from tests.test_upload import KENT, TOKEN
