@@ -24,6 +24,7 @@ from .types import Hit
 MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 5
 PAIR_FACTOR = 0.9
+SPOKESPERSON_FACTOR = 0.7
 COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found (but is what readers think)
 # A span's score: these weights of its features (AnswerPicker.features), times its penalties.
 W_LEXICAL, W_DENSE, W_KIND, W_RANK = 0.40, 0.30, 0.15, 0.15
@@ -329,6 +330,8 @@ class AnswerPicker:
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
         comment = [any(map(is_comments_heading, hits[i].passage.section)) for i, *_ in spans]
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
+        if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
+            hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
         return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
                        "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
 

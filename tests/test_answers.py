@@ -296,3 +296,9 @@ def test_who_said_that_never_repeats_the_previous_quote(client):
     first = ask(client, "What did Lancashire's staff news say about older people waiting for assessments?")
     who = ask(client, "who said that?", conversation_id=first["conversation_id"])
     assert not who["found"] or who["answer"] != first["answer"]
+
+
+def test_a_finding_comes_before_a_council_spokespersons_reaction(client):
+    reply = ask(client, "Did Nottingham get any credit from the CQC?")
+    assert reply["quotes"] and "portfolio holder" not in reply["quotes"][0]["text"]
+    assert any("newly qualified" in q["text"] for q in reply["quotes"])
