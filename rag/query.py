@@ -88,6 +88,7 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
 _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
+_POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
@@ -193,11 +194,12 @@ class Speller:
     def correct(self, text: str) -> str:
         out, pos = [], 0
         for m in _WORD.finditer(text):
-            fixed = self.correct_word(m.group().strip("'’"))
-            if fixed:
+            word = _POSSESSIVE.sub("", m.group().strip("'’"))  # "Lincolnshire's" is "Lincolnshire" and its 's
+            fixed = self.correct_word(word)
+            if fixed and fixed != word.lower():
                 out.append(text[pos:m.start()])
                 out.append(fixed)
-                pos = m.start() + len(m.group().strip("'’"))
+                pos = m.start() + len(word)
         out.append(text[pos:])
         return "".join(out)
 

@@ -73,6 +73,9 @@ def test_spelling_corrected_to_corpus_words_and_council_names(understand):
     assert understand("lancahsire dols wait days").councils == ("Lancashire County Council",)
     # English words the corpus lacks are left alone (so a question about them can be declined)
     assert understand("What's the weather like in Blackpool?").corrected == "What's the weather like in Blackpool?"
+    # a possessive is not a misspelling; a misspelt council keeps its 's
+    assert understand("What are Lincolnshire's strengths?").searched_for is None
+    assert understand("blackpol's safegaurding score").corrected == "blackpool's safeguarding score"
 
 
 def test_follow_ups_resolve_against_the_previous_query(understand):
