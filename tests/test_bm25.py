@@ -50,6 +50,7 @@ def full_fusion(retriever: Retriever, query: str, k: int):
     """Today's reference: every passage scored by both rankers, fused, sorted."""
     scores = {name: r.scores(query) for name, r in retriever.rankers.items()}
     fused = fuse(scores, np.ones(len(retriever.index.passages), dtype=bool), retriever.weights)
+    fused = retrieval.with_neighbours(fused, np.arange(len(fused)), retriever._before, retriever._after)
     named = set(retriever.matcher.find(query))
     if named:
         fused = fused + retrieval.COUNCIL_BONUS * np.array([bool(a & named) for a in retriever._about], dtype=np.float32)

@@ -3,7 +3,8 @@ import pytest
 
 from rag.councils import CouncilMatcher, passage_councils
 from rag.errors import BadRequest, NotFound
-from rag.retrieval import fuse, rrf
+from rag.retrieval import fuse, neighbours, rrf, with_neighbours
+from rag.types import Passage
 
 
 def test_fusion_keeps_how_far_ahead_a_passage_is():
@@ -80,6 +81,33 @@ def test_dense_similarity_weighs_more_than_bm25_in_the_default_fusion():
     fused = fuse({"bm25": np.array([4.0, 0.0]), "dense": np.array([0.2, 0.6])}, mask, WEIGHTS)
     assert fused.argmax() == 1
     assert WEIGHTS["dense"] > WEIGHTS["bm25"] and abs(sum(WEIGHTS.values()) - 1.0) < 1e-9
+
+
+def test_neighbours_are_the_adjacent_passages_of_the_same_section():
+    a = ("Theme 1", "Assessing needs")
+    passages = [Passage("d", a, 100, 200), Passage("d", a, 0, 100), Passage("d", ("Theme 2",), 200, 300),
+                Passage("e", ("Theme 2",), 0, 50)]
+    before, after = neighbours(passages)
+    assert before.tolist() == [1, -1, -1, -1]  # the section changes at 200; another document is never adjacent
+    assert after.tolist() == [-1, 0, -1, -1]
+
+
+def test_a_passage_gains_a_share_of_its_best_neighbour():
+    before, after = np.array([-1, 0, 1, -1]), np.array([1, 2, -1, -1])
+    rows = np.array([0, 1, 2, 3])
+    fused = np.array([0.2, 0.5, 0.9, 0.8], dtype=np.float32)
+    out = with_neighbours(fused, rows, before, after, share=0.1)
+    assert np.allclose(out, [0.2 + 0.05, 0.5 + 0.09, 0.9 + 0.05, 0.8])  # row 3 has no neighbour
+    # a neighbour that is not among the candidates counts nothing
+    assert np.allclose(with_neighbours(fused[[0, 2]], np.array([0, 2]), before, after, share=0.1), [0.2, 0.9])
+
+
+def test_a_fact_among_passages_on_its_topic_beats_a_stray_match_elsewhere():
+    """Two candidates with the same fused score: the one whose neighbour in its section also matches comes first."""
+    before, after = np.array([-1, 0, -1]), np.array([1, -1, -1])
+    fused = np.array([0.6, 0.7, 0.7], dtype=np.float32)
+    out = with_neighbours(fused, np.arange(3), before, after)
+    assert out.argmax() == 1
 
 
 # Questions of the pool's validation part (by rag.evaluate.split_of), which no weight or rule was tuned on, whose
