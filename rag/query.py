@@ -330,9 +330,14 @@ class Understander:
             if wants is None and previous.kind == "meaning" and named:
                 wants = "rating"
             # what it leans on: the previous question, and, if that was itself short ("Who has to sign off the
-            # plan?"), what that one leaned on
-            base = previous.corrected if len(tokenize(previous.corrected)) > 3 or previous.base == previous.corrected \
-                else f"{previous.corrected} {previous.base}"
+            # plan?"), what that one leaned on; a question with words of its own ("who is going to chair the
+            # board?") after a bare one ("by when?") leans on what the bare one leaned on
+            if len(tokenize(previous.corrected)) > 3 or previous.base == previous.corrected:
+                base = previous.corrected
+            elif not elliptical and not tokenize(previous.corrected):
+                base = previous.base
+            else:
+                base = f"{previous.corrected} {previous.base}"
             if wants == "reason" and statement is None and councils and kind == "factual" \
                     and (previous.kind in ("overview", "compare", "rank", "list") or previous.wants in ("rating", "score")):
                 # "why so low?" after a rating: what the reports found wanting (or, "why so good?", what worked)

@@ -160,3 +160,10 @@ def test_why_after_a_rating_asks_what_the_reports_found(understand):
     assert understand("why so good?", understand("How is Suffolk doing?")).kind == "strengths"
     score = understand("What score did Blackpool get for safeguarding?")
     assert understand("why so low?", score).kind == "factual"  # that statement's findings (service)
+
+
+def test_a_question_after_a_bare_one_leans_on_what_the_bare_one_leaned_on(understand):
+    plan = understand("What is Blackpool Council doing to turn adult social care around?")
+    when = understand("by when?", understand("Who has to sign off the plan?", plan))
+    chair = understand("who is going to chair the board?", when)
+    assert chair.follow_up and "by when" not in chair.search and "sign off the plan" in chair.search
