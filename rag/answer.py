@@ -28,6 +28,7 @@ MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 4
 PAIR_FACTOR = 0.9
 SPOKESPERSON_FACTOR = 0.7
+SHARE_OF_COUNTED = 0.5  # the kind feature of a share where a count was asked (see _share_of)
 COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found (but is what readers think)
 # A span's score: these weights of its features (AnswerPicker.features), times its penalties.
 W_LEXICAL, W_DENSE, W_KIND, W_RANK = 0.40, 0.30, 0.15, 0.15
@@ -59,7 +60,8 @@ HOLDS = {
     "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.])(?!%|{_AND_TIME})|{_NUMBER_WORDS}(?!{_AND_TIME})", re.I),
     "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(minutes?|hours?|days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
                            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
-    "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
+    # ("date 2025-09-11" heading a page is its label, not a date it states)
+    "date": re.compile(rf"(?<!\bdate )\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
                        r"december)\b", re.I),
     "score": re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I),
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
@@ -192,7 +194,15 @@ class AnswerPicker:
 
     def holds(self, wants: str | None, text: str, counted: str | None = None) -> bool:
         """Whether the text holds the figure wanted (always, for what is not a figure)."""
-        return wants not in FIGURES or self._holds(wants, text, counted)
+        return wants not in FIGURES or self._holds(wants, text, counted) or self._share_of(wants, text, counted)
+
+    @staticmethod
+    def _share_of(wants: str, text: str, counted: str | None) -> bool:
+        """For "how many people", a share of them ("the percentage of people receiving direct payments ... 17.70%"):
+        an answer when the reports give no count."""
+        if wants != "number" or not counted or not HOLDS["percent"].search(text):
+            return False
+        return bool({t for w in counted.split() for t in tokenize(w)} & set(tokenize(text)))
 
     @staticmethod
     def _holds(wants: str, text: str, counted: str | None = None) -> bool:
@@ -322,7 +332,8 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        kind = np.array([1.0 if self._holds(wants, t, counted) else 0.0 for t in texts])
+        kind = np.array([1.0 if self._holds(wants, t, counted) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
+                         else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
@@ -346,7 +357,9 @@ class AnswerPicker:
         score = (W_LEXICAL * f["lexical"] + W_DENSE * f["dense"] + W_KIND * f["kind"] + W_RANK * f["rank"]) \
             * f["length_ok"] * f["elsewhere"] * f["single"] * f.get("hearsay", 1.0)
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
-            score = np.where((f["kind"] > 0) & (f["elsewhere"] == 1.0), score, -np.inf)
+            # (a count of what was asked if any span has one, else a share of it: "17.70% of people")
+            held = f["kind"] >= 1.0 if (f["kind"] >= 1.0).any() else f["kind"] > 0
+            score = np.where(held & (f["elsewhere"] == 1.0), score, -np.inf)
         return score
 
     def finish(self, hits: list[Hit], span: tuple[int, int, int, bool]) -> tuple[str, int, int]:

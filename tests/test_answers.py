@@ -302,3 +302,17 @@ def test_a_finding_comes_before_a_council_spokespersons_reaction(client):
     reply = ask(client, "Did Nottingham get any credit from the CQC?")
     assert reply["quotes"] and "portfolio holder" not in reply["quotes"][0]["text"]
     assert any("newly qualified" in q["text"] for q in reply["quotes"])
+
+
+def test_a_share_answers_how_many_when_no_count_is_given_and_a_pages_date_label_is_no_date():
+    from rag.answer import HOLDS, AnswerPicker
+    share = "the percentage of people receiving direct payments was worse than the national average at 17.70%"
+    assert not AnswerPicker._holds("number", share, "people") and AnswerPicker._share_of("number", share, "people")
+    assert not AnswerPicker._share_of("number", "a 48% drop in waits", "people")
+    assert not HOLDS["date"].search("date 2025-09-11 Blackpool Council reports it is working on ways to improve")
+    assert HOLDS["date"].search("By the end of October 2025 the Council will be working with our Improvement Adviser")
+
+
+def test_how_many_people_get_direct_payments_is_answered_with_a_share(client):
+    reply = ask(client, "How many people get direct payments in Blackpool?")
+    assert reply["found"] and "%" in reply["answer"] and "direct payments" in reply["answer"]
