@@ -165,3 +165,6 @@ SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": (
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.
 COUNCIL_SPOKESPERSON = re.compile(r"\b(portfolio holder|cabinet member|executive councillor|councillor|cllr|"
                                   r"(deputy )?leader of the council|council leader)\b", re.I)
+
+# How the reports judge a figure: against the England (national) average.
+BENCHMARK_WORDS = "compared to the England national average"

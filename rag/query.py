@@ -88,6 +88,9 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
 _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
+# Asking whether the previous figure is high or low: the reports answer by the England average.
+_JUDGING = re.compile(r"^\W*(and )?(is|was|are|were|isn't|wasn't) (that|this|it|these|those|they) (very |too |really )?"
+                      r"(low|high|good|bad|poor|a lot|normal|typical|unusual|worse|better|above|below)\b")
 _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
@@ -348,6 +351,8 @@ class Understander:
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
+        if follow_up and _JUDGING.match(lower):  # "is that low?": the reports judge a figure against England's
+            search += f" {cqc.BENCHMARK_WORDS}"
         for name in councils:
             if name not in self.matcher.find(search):
                 search += f" {short_name(name)}"

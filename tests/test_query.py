@@ -167,3 +167,10 @@ def test_a_question_after_a_bare_one_leans_on_what_the_bare_one_leaned_on(unders
     when = understand("by when?", understand("Who has to sign off the plan?", plan))
     chair = understand("who is going to chair the board?", when)
     assert chair.follow_up and "by when" not in chair.search and "sign off the plan" in chair.search
+
+
+def test_is_that_low_searches_the_england_average(understand):
+    first = understand("How many people get direct payments in Blackpool?")
+    judged = understand("is that low?", first)
+    assert judged.follow_up and "England national average" in judged.search and "direct payments" in judged.search
+    assert "average" not in understand("How many people get direct payments in Blackpool?").search
