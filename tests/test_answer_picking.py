@@ -33,3 +33,23 @@ def test_answers_come_from_the_top_passages_and_readers_comments_only_when_opini
     assert plain == set(range(CANDIDATE_PASSAGES))
     asked = {i for i, *_ in picker._spans(hits, opinions=True)}
     assert asked == set(range(CANDIDATE_PASSAGES)) | {CANDIDATE_PASSAGES + 1}  # not the fifth passage: only comments
+
+
+def test_no_passage_is_over_the_citable_length_and_every_cited_text_is_verbatim(fake_service):
+    """Every passage of the shipped corpus is short enough to read as a citation, and for every question of the
+    pool's factual set each search result and each quoted answer is exactly document_text[start:end]."""
+    from rag.config import PROJECT_ROOT
+    from rag.evaluate import MAX_CITABLE_CHARS, load_questions
+
+    index = fake_service.loaded.index
+    assert max(p.end - p.start for p in index.passages) <= MAX_CITABLE_CHARS
+    texts = {doc_id: d.text for doc_id, d in index.documents.items()}
+    for q in load_questions(PROJECT_ROOT / "eval" / "pool" / "factual.jsonl"):
+        for r in fake_service.search(q["q"], k=10)["results"]:
+            assert texts[r["doc"]][r["start"]:r["end"]] == r["text"] and len(r["text"]) <= MAX_CITABLE_CHARS
+        reply = fake_service.ask(q["q"])
+        for c in reply["citations"]:
+            assert texts[c["doc"]][c["start"]:c["end"]] == c["text"]
+        if reply["answer_kind"] == "quote":
+            src = reply["answer_source"]
+            assert texts[src["doc"]][src["start"]:src["end"]] == reply["answer"], q["id"]
