@@ -59,7 +59,9 @@ HOLDS = {
     # a count: not a share, a year or a span of time ("5-6 months")
     "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.])(?!%|{_AND_TIME})|{_NUMBER_WORDS}(?!{_AND_TIME})", re.I),
     "duration": re.compile(r"\b\d[\d,.]*\s*(?:-|to)?\s*(minutes?|hours?|days?|weeks?|months?|years?)\b|\bmedian\b|\bmaximum\b"
-                           r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b", re.I),
+                           r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b"
+                           # a period from one year to another: "funding awarded between 2022-2027", "from 2023 to 2028"
+                           r"|\b(?:19|20)\d\d\s*(?:-|–|to|until)\s*(?:19|20)\d\d\b|\bbetween (?:19|20)\d\d and (?:19|20)\d\d\b", re.I),
     # ("date 2025-09-11" heading a page is its label, not a date it states)
     "date": re.compile(rf"(?<!\bdate )\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
                        r"december)\b", re.I),
