@@ -50,7 +50,7 @@ _KIND_PATTERNS = [
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
                  r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"
-                 r"|\boverall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
+                 r"|\boverall (rating|verdict|result|picture|judgement|assessment|score|grade)\b|^\W*overall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
                  r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"),
 ]
 _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
@@ -61,7 +61,7 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (councillor|person|official|inspector)\b|\bwhose\b"),
     ("score", r"\bscor(e|es|ed|ing)\b"),
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
-    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest) wait|\bwait(ed|ing)? (for )?how long\b"
+    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
                  r"|\b(long|longest) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),

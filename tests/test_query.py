@@ -10,6 +10,8 @@ def understand(service):
 @pytest.mark.parametrize("question,kind", [
     ("How is Blackpool doing?", "overview"),
     ("How did Lancashire do?", "overview"),
+    ("By how much did Blackpool overspend its overall budget?", "factual"),
+    ("What is Blackpool's overall rating?", "overview"),
     ("How did Blackpool do on safeguarding?", "factual"),
     ("Compare Blackpool and Lancashire", "compare"),
     ("Is Suffolk better than Nottingham?", "compare"),
@@ -34,6 +36,7 @@ def test_kinds(understand, question, kind):
     ("What is the drug death rate in Blackpool?", None),  # "rate" is not a rating word
     ("Who chairs the board?", "person"),
     ("List the long waits the CQC found in Lancashire", "duration"),
+    ("What was the longest anyone waited for an assessment in Blackpool?", "duration"),
 ])
 def test_what_is_wanted(understand, question, wants):
     assert understand(question).wants == wants
