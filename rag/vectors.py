@@ -22,7 +22,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FLAT_MAX = 20_000
-IVF_ABOVE = FLAT_MAX  # above it IVF; HNSW only between flat_max and a larger ivf_above given
 IVF_TRAIN_PER_LIST = 32  # k-means training vectors per list (faiss warns under 39; 32 keeps training fast)
 IVF_TRAIN_ITERATIONS = 10
 HNSW_M = 32
@@ -78,10 +77,12 @@ def build_ivf(matrix: np.ndarray, exact: faiss.Index, queries: np.ndarray, seed:
 
 
 def build_vector_index(matrix: np.ndarray, flat_max: int = FLAT_MAX, queries: np.ndarray | None = None,
-                       ivf_above: int = IVF_ABOVE) -> tuple[faiss.Index, dict]:
+                       ivf_above: int | None = None) -> tuple[faiss.Index, dict]:
     """The index for these unit vectors and what it is: {"kind": "flat"}, {"kind": "hnsw", "m",
     "ef_search", "recall_at_100"} or {"kind": "ivf", "lists", "nprobe", "recall_at_100"}. `queries`:
-    the recall check's (default: stored vectors, perturbed)."""
+    the recall check's (default: stored vectors, perturbed). HNSW only for sizes between `flat_max` and
+    an `ivf_above` given above it."""
+    ivf_above = flat_max if ivf_above is None else ivf_above
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     n, d = matrix.shape
     if n <= flat_max:
