@@ -105,7 +105,6 @@ class BM25Matrix:
 class Scored:
     """One query's BM25 scores: its top k within a mask, and the scores of given passages."""
 
-    MANY = 200_000  # postings past which every passage's score is added up at once (BM25Matrix.scores)
 
     def __init__(self, matrix: BM25Matrix, terms: list[int]):
         self.matrix, self.terms = matrix, terms
@@ -119,8 +118,10 @@ class Scored:
         return self._all
 
     def top(self, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The k best passages (within the mask) with a score above 0, best first, rows ascending among
-        equals: what a stable sort of every score would give, ties at the k-th place included."""
+        """The k best passages (within the mask) holding a query term (a score not 0), best first, rows
+        ascending among equals: what a stable sort of every score would give, ties at the k-th place
+        included. Once the postings are more than an eighth of the passages, every passage's score is
+        added up (and kept: `score` then only looks them up)."""
         if not self.terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         if mask is not None and mask.all():
@@ -129,9 +130,9 @@ class Scored:
             allowed = np.flatnonzero(mask)
             if len(allowed) * len(self.terms) < self.postings:  # fewer passages allowed than postings
                 values = self.score(allowed)
-                keep = values > 0
+                keep = values != 0
                 return best(allowed[keep], values[keep], k)
-        if self._all is None and self.postings <= self.MANY:
+        if self._all is None and self.postings * 8 <= self.matrix.size:
             rows, values = self.matrix.candidates(self.terms)
             if mask is not None:
                 keep = mask[rows]
@@ -175,7 +176,7 @@ STRIDE = 64  # best_of_all's sample: every STRIDE-th score
 
 
 def best_of_all(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """`best` over every row of `scores` with a score above 0. Over a large array, a threshold is read
+    """`best` over every row of `scores` with a score (not 0). Over a large array, a threshold is read
     from a strided sample first (its few highest values, about k * 2 rows above it in all): when at
     least k rows reach it, the k-th best is at or over it, so only those rows need sorting (partitioning
     a million scores costs about ten times as much as comparing them with one number)."""
@@ -187,5 +188,5 @@ def best_of_all(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
             rows = np.flatnonzero(scores >= threshold)
             if len(rows) >= k:
                 return best(rows, scores[rows], k)
-    rows = np.flatnonzero(scores > 0)
+    rows = np.flatnonzero(scores)
     return best(rows, scores[rows], k)

@@ -102,15 +102,15 @@ def test_top_k_and_scores_of_rows_are_sorting_every_score(monkeypatch, seed):
     score and reading the top over a sampled threshold) give a stable sort's top k, ties included."""
     from rag import bm25
 
-    monkeypatch.setattr(bm25.Scored, "MANY", 2000)
     monkeypatch.setattr(bm25, "STRIDE", 8)
     tokens = _skewed_corpus(8000, seed)
     matrix = BM25Matrix.from_tokens(tokens, k1=1.2, b=0.75)
     rng = np.random.default_rng(seed + 10)
     words = [t for passage in tokens[:200] for t in passage]
-    many = 0
+    many = few = 0
     for _ in range(150):
-        terms = list(rng.choice(words, size=int(rng.integers(1, 7)))) + (["council3"] if rng.random() < 0.5 else [])
+        pool = words if rng.random() < 0.5 else sorted(set(words))  # the second: rare words as often as common
+        terms = list(rng.choice(pool, size=int(rng.integers(1, 7)))) + (["council3"] if rng.random() < 0.3 else [])
         every = matrix.scores(terms)
         for mask in (None, np.arange(len(tokens)) % 5 != 0, np.arange(len(tokens)) < 40):
             allowed = every if mask is None else np.where(mask, every, 0)
@@ -120,9 +120,10 @@ def test_top_k_and_scores_of_rows_are_sorting_every_score(monkeypatch, seed):
                 rows, values = matrix.query(terms).top(k, mask)
                 assert np.array_equal(rows, order) and np.array_equal(values, every[order]), (terms, k)
         query = matrix.query(terms)
-        many += query.postings > bm25.Scored.MANY
+        many += query.postings * 8 > len(tokens)
+        few += query.postings * 8 <= len(tokens)
         rows = rng.choice(len(tokens), size=50)
         assert np.array_equal(query.score(rows), every[rows])
         query.top(10)
         assert np.array_equal(query.score(rows), every[rows])  # from the scores top() added up
-    assert many > 50  # the path adding every posting was taken, not only the one merging them
+    assert many > 20 and few > 20  # both paths were taken: adding every posting, merging a few
