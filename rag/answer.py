@@ -69,7 +69,7 @@ HOLDS = {
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
 }
 # A figure the question asks for must be in the answer, or the reports don't give it.
-FIGURES = ("number", "amount", "percent", "duration")
+FIGURES = ("number", "amount", "percent", "duration", "date")  # "when ...?" is answered by a date, or declined
 _TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 # A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".

@@ -316,3 +316,9 @@ def test_a_share_answers_how_many_when_no_count_is_given_and_a_pages_date_label_
 def test_how_many_people_get_direct_payments_is_answered_with_a_share(client):
     reply = ask(client, "How many people get direct payments in Blackpool?")
     assert reply["found"] and "%" in reply["answer"] and "direct payments" in reply["answer"]
+
+
+def test_a_when_question_is_answered_by_a_sentence_with_a_date(service):
+    reply = service.ask("When did Suffolk bring mental health services back in-house?")
+    assert reply["found"] and "2022" in reply["answer"]
+    assert not service.loaded.answers.holds("date", "The CQC has rated most councils as good in pilot assessments.")
