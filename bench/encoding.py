@@ -5,8 +5,11 @@
 
 Prints, per batch size, the CPU and wall seconds of encoding the texts on one thread (texts sorted by
 their number of tokens, as the build does), the tokens the model saw with padding against the real
-ones, and, with --pool, the build's own path (Embedder.encode_many: one single-threaded call per core
-at once). Figures move with the machine's load: compare settings within one run, in alternation.
+ones, with --intra one stream of calls each using every core (onnxruntime intra-op threads), and with
+--pool the build's own path (Embedder.encode_many: one single-threaded call per core at once; for a
+third of the shipped corpus's texts, twice at load average 4-5: 9.4 and 10.1 CPU s, 8.6 and 9.7 s wall,
+against 11.8 and 11.6 CPU s, 11.4 and 10.7 s wall with intra-op threads). Figures move with the
+machine's load: compare settings within one run, in alternation.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ def main() -> int:
     parser.add_argument("--batches", default="8", help="batch sizes to time, comma-separated")
     parser.add_argument("--every", type=int, default=3, help="time every n-th text (1: all of them)")
     parser.add_argument("--pool", action="store_true", help="also time encode_many (every core)")
+    parser.add_argument("--intra", action="store_true",
+                        help="also time one stream of batches of 8 with onnxruntime's intra-op threads = cores")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -62,6 +67,12 @@ def main() -> int:
         embedder.encode(texts, batch_size=batch, threads=1)
         rows.append({"batch": batch, "cpu_s": round(time.process_time() - cpu, 2),
                      "wall_s": round(time.perf_counter() - wall, 2), "padded_tokens": padded})
+    if args.intra:
+        cores = os.cpu_count() or 1
+        cpu, wall = time.process_time(), time.perf_counter()
+        embedder.encode(texts, batch_size=8, threads=cores)
+        rows.append({"batch": f"8, {cores} intra-op threads", "cpu_s": round(time.process_time() - cpu, 2),
+                     "wall_s": round(time.perf_counter() - wall, 2)})
     if args.pool:
         cpu, wall = time.process_time(), time.perf_counter()
         embedder.encode_many(texts)
