@@ -28,6 +28,7 @@ MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 4
 PAIR_FACTOR = 0.9
 SPOKESPERSON_FACTOR = 0.7
+LEDE_FACTOR = 1.2
 SHARE_OF_COUNTED = 0.5  # the kind feature of a share where a count was asked (see _share_of)
 COMMENT_FACTOR = 0.5  # a reader's comment under an article is not what the report found (but is what readers think)
 # A span's score: these weights of its features (AnswerPicker.features), times its penalties.
@@ -306,12 +307,13 @@ class AnswerPicker:
 
     def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
                  polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None, counted: str | None = None,
-                 opinions: bool = False) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
+                 opinions: bool = False, lede: bool = False) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
         """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span).
         `counted`: what a "how many" question counts (Query.counted): a figure must be a count of it. `opinions`: the
         question asks what people thought (readers' comments count for more, else for less). `polarity`: two sets
         of descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first
-        count for more ("doing well"), and a span leaning to the opposite side, or to neither, is not taken."""
+        count for more ("doing well"), and a span leaning to the opposite side, or to neither, is not taken. `lede`
+        (an overview): a paragraph's first sentence counts for more."""
         spans = self._spans(hits, opinions)
         if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
             doc = lambda i: self.index.documents[hits[i].passage.doc_id].text  # pointer to read more is none
@@ -350,6 +352,10 @@ class AnswerPicker:
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
+        if lede:  # an overview: a paragraph's first sentence states its finding; the ones after it detail it
+            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text
+            hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or doc(i)[max(0, s - 2):s].strip(" \t") == "\n\n"
+                                 or doc(i)[max(0, s - 1):s] == "\n" else 1.0 for i, s, _, _ in spans])
         return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
                        "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
 
@@ -379,11 +385,12 @@ class AnswerPicker:
 
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
-               opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[Answer]:
+               opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+               lede: bool = False) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
         features()."""
-        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions)
+        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede)
         if not spans:
             return []
         score = self.score(f, wants)

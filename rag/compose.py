@@ -98,7 +98,7 @@ class Composer:
         return f"“{plain(answer.text)}” ({doc.title})"
 
     def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int,
-                side: str | None = None) -> list[Answer]:
+                side: str | None = None, lede: bool = False) -> list[Answer]:
         """The council's own sentences that best answer the question, preferring the report's summary
         sections; at most QUOTES_PER_PASSAGE from one passage, none a pointer to read more elsewhere."""
         hits = [h for h in hits if self._about(h, councils)]
@@ -106,7 +106,7 @@ class Composer:
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
         quotes = self.picker.ranked(question, ordered, councils, n=n + 2, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
-                                    polarity=cqc.FINDING_SIDES.get(side or query.kind))
+                                    polarity=cqc.FINDING_SIDES.get(side or query.kind), lede=lede)
         quotes = [q for q in quotes if not is_pointer(q.text)][:n]
         return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
 
@@ -140,7 +140,7 @@ class Composer:
             out.records.extend(facts)
             # the report's sentences behind the rating: its shortfalls for a poor one, its strengths for a good one
             side = "strengths" if rec.rating and rec.rating.value in ("Outstanding", "Good") else "improve"
-            quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL, side)
+            quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL, side, lede=True)
             out.quotes.extend(quotes)
             out.lines.extend(self._quote_line(q) for q in quotes)
         return out if out.lines else None

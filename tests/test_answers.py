@@ -322,3 +322,9 @@ def test_a_when_question_is_answered_by_a_sentence_with_a_date(service):
     reply = service.ask("When did Suffolk bring mental health services back in-house?")
     assert reply["found"] and "2022" in reply["answer"]
     assert not service.loaded.answers.holds("date", "The CQC has rated most councils as good in pilot assessments.")
+
+
+def test_an_overview_quotes_a_summary_finding_not_a_detail(client):
+    reply = ask(client, "How is Blackpool doing?")
+    texts = [q["text"] for q in reply["quotes"]]
+    assert any("People were not receiving the standard of support" in t for t in texts), texts
