@@ -73,6 +73,8 @@ def test_very_large_collections_get_inverted_lists_with_their_recall_checked():
     rows, sims = ranker.top(q, 10, None)
     assert rows[0] == 17 and np.isclose(sims[0], 1.0, atol=1e-5)
     assert np.allclose(ranker.score(q, rows), x[rows] @ x[17], atol=1e-5)  # from the lists, by row
+    mixed = np.arange(0, len(x), 7)  # rows of the scaling sample (whose vectors are kept) and others
+    assert np.array_equal(ranker.score(q, mixed), np.einsum("ij,j->i", index.reconstruct_batch(mixed), x[17]))
     mask = np.zeros(len(x), dtype=bool)
     mask[300:420] = True  # a filter is searched exactly
     rows, _ = ranker.top(q, 10, mask)
