@@ -368,11 +368,14 @@ class Understander:
         skip = set(tokenize(asking)) | {"council", "cqc"}
         topic = tuple(dict.fromkeys(w for w in _WORD.findall(self.matcher.strip(corrected).lower())
                                     if (stems := tokenize(w)) and stems[0] not in skip))
-        return Query(topic=topic, opinions=bool(_OPINIONS.search(lower)), counted=" ".join(counted.group(1).split()[:2]) if counted else None, score_value=value, order=order, rating=rating.group(1).capitalize() if rating else None,
-                     pilot=bool(_PILOT.search(lower)), text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
+        return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
-                     base=base, previous_answer=previous_answer if follow_up else None)
+                     order=order, rating=rating.group(1).capitalize() if rating else None,
+                     pilot=bool(_PILOT.search(lower)), score_value=value, base=base,
+                     previous_answer=previous_answer if follow_up else None, topic=topic,
+                     counted=" ".join(counted.group(1).split()[:2]) if counted else None,
+                     opinions=bool(_OPINIONS.search(lower)))
 
     def _without_councils(self, text: str) -> str:
         return self.matcher.strip(text)
