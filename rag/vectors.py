@@ -46,6 +46,29 @@ def sample_queries(matrix: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarra
     return np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype=np.float32)
 
 
+def _flat(matrix: np.ndarray) -> faiss.Index:
+    """Exact inner-product search over these vectors."""
+    flat = faiss.IndexFlatIP(matrix.shape[1])
+    flat.add(matrix)
+    return flat
+
+
+def _widen(approx: faiss.Index, exact: faiss.Index, queries: np.ndarray, set_value, value: int, limit: int,
+           what: str) -> tuple[int, float]:
+    """Doubles an approximate index's search breadth (nprobe, efSearch) from `value` until its recall reaches
+    MIN_RECALL or the breadth reaches `limit`: (breadth, recall), with a warning if the recall falls short."""
+    while True:
+        set_value(value)
+        recall = recall_at(approx, exact, queries)
+        log.info("%s %d: recall@%d %.4f", what, value, RECALL_AT, recall)
+        if recall >= MIN_RECALL or value >= limit:
+            break
+        value *= 2
+    if recall < MIN_RECALL:
+        log.warning("%s %d: recall@%d only %.4f, using exact search", what, value, RECALL_AT, recall)
+    return value, recall
+
+
 def ivf_lists(n: int) -> int:
     """Lists for n vectors: about 4 * sqrt(n), a power of two (4,096 at a million)."""
     return 1 << max(4, int(round(np.log2(4 * np.sqrt(n)))))
@@ -62,16 +85,9 @@ def build_ivf(matrix: np.ndarray, exact: faiss.Index, queries: np.ndarray, seed:
     ivf.train(sample)
     ivf.add(matrix)
     ivf.make_direct_map()  # reconstruct(row) for scoring given passages
-    nprobe = 8
-    while True:
-        ivf.nprobe = nprobe
-        recall = recall_at(ivf, exact, queries)
-        log.info("IVF over %d vectors: %d lists, nprobe %d, recall@%d %.4f", n, nlist, nprobe, RECALL_AT, recall)
-        if recall >= MIN_RECALL or nprobe >= nlist // 4:
-            break
-        nprobe *= 2
+    nprobe, recall = _widen(ivf, exact, queries, lambda v: setattr(ivf, "nprobe", v), 8, nlist // 4,
+                            f"IVF over {n} vectors ({nlist} lists), nprobe")
     if recall < MIN_RECALL:
-        log.warning("IVF recall@%d only %.4f at nprobe %d: using exact search", RECALL_AT, recall, nprobe)
         return exact, {"kind": "flat", "ivf_recall_at_100": recall}
     return ivf, {"kind": "ivf", "lists": nlist, "nprobe": nprobe, "recall_at_100": round(recall, 4)}
 
@@ -86,28 +102,16 @@ def build_vector_index(matrix: np.ndarray, flat_max: int = FLAT_MAX, queries: np
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     n, d = matrix.shape
     if n <= flat_max:
-        flat = faiss.IndexFlatIP(d)
-        flat.add(matrix)
-        return flat, {"kind": "flat"}
+        return _flat(matrix), {"kind": "flat"}
+    queries = sample_queries(matrix) if queries is None else queries
     if n > ivf_above:
-        exact = faiss.IndexFlatIP(d)
-        exact.add(matrix)
-        return build_ivf(matrix, exact, sample_queries(matrix) if queries is None else queries)
+        return build_ivf(matrix, _flat(matrix), queries)
     hnsw = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     hnsw.add(matrix)
-    exact = faiss.IndexFlatIP(d)
-    exact.add(matrix)
-    queries = sample_queries(matrix) if queries is None else queries
-    ef = RECALL_AT
-    while True:
-        hnsw.hnsw.efSearch = ef
-        recall = recall_at(hnsw, exact, queries)
-        log.info("HNSW over %d vectors: efSearch %d, recall@%d %.4f", n, ef, RECALL_AT, recall)
-        if recall >= MIN_RECALL or ef >= 4096:
-            break
-        ef *= 2
+    exact = _flat(matrix)
+    ef, recall = _widen(hnsw, exact, queries, lambda v: setattr(hnsw.hnsw, "efSearch", v), RECALL_AT, 4096,
+                        f"HNSW over {n} vectors, efSearch")
     if recall < MIN_RECALL:
-        log.warning("HNSW recall@%d only %.4f at efSearch %d: using exact search", RECALL_AT, recall, ef)
         return exact, {"kind": "flat", "hnsw_recall_at_100": recall}
     return hnsw, {"kind": "hnsw", "m": HNSW_M, "ef_search": ef, "recall_at_100": round(recall, 4)}

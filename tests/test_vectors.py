@@ -28,16 +28,18 @@ def test_large_collections_get_hnsw_with_its_recall_checked():
     assert recall_at(index, exact, fresh) >= 0.98
 
 
+class Fixed:
+    """An encoder whose every question is one given vector."""
+    dimension = 64
+
+    def __init__(self, q):
+        self.q = q
+
+    def encode(self, texts):
+        return self.q[None, :]
+
+
 def test_dense_ranker_top_k_and_scores_over_hnsw():
-    class Fixed:
-        dimension = 64
-
-        def __init__(self, q):
-            self.q = q
-
-        def encode(self, texts):
-            return self.q[None, :]
-
     x = clustered(2000)
     index, _ = build_vector_index(x, flat_max=1000, ivf_above=10**9)
     q = x[17]
@@ -53,15 +55,6 @@ def test_dense_ranker_top_k_and_scores_over_hnsw():
 
 
 def test_very_large_collections_get_inverted_lists_with_their_recall_checked():
-    class Fixed:
-        dimension = 64
-
-        def __init__(self, q):
-            self.q = q
-
-        def encode(self, texts):
-            return self.q[None, :]
-
     x = clustered(6000)
     index, info = build_vector_index(x, flat_max=1000, ivf_above=5000)
     assert info["kind"] == "ivf" and info["recall_at_100"] >= MIN_RECALL and isinstance(index, faiss.IndexIVFFlat)
