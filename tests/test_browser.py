@@ -8,6 +8,7 @@ Needs Debian's chromium (/usr/bin/chromium), the playwright package and axe-core
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,15 +77,13 @@ def _free_port() -> int:
 ADMIN_TOKEN = "browser-test-token"
 
 
-@pytest.fixture(scope="module")
-def server(built_index, browser, tmp_path_factory):
-    """`rag serve` on the session's index; its URL once /healthz answers."""
+@contextlib.contextmanager
+def rag_serve(index_dir, log: Path, env: dict):
+    """`rag serve` on this index; its URL once /healthz answers; stopped on leaving."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--index-dir", str(built_index.index_dir), "-q"],
-                                cwd=PROJECT_ROOT, env=dict(rag_env(), RAG_ADMIN_TOKEN=ADMIN_TOKEN),
+                                 "--index-dir", str(index_dir), "-q"], cwd=PROJECT_ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -109,6 +108,14 @@ def server(built_index, browser, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(built_index, browser, tmp_path_factory):
+    """`rag serve` on the session's index; its URL once /healthz answers."""
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with rag_serve(built_index.index_dir, log, dict(rag_env(), RAG_ADMIN_TOKEN=ADMIN_TOKEN)) as url:
+        yield url
 
 
 def axe_violations(page) -> list[str]:
@@ -401,53 +408,32 @@ def test_add_a_report_from_the_page_and_ask_about_it(browser, small_index, tmp_p
     pdf = print_pdf(write_html(tmp_path, KENT, name="kent-county-council-assessment",
                                title="Kent County Council: local authority assessment"),
                     tmp_path / "Kent County Council assessment.pdf")
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--index-dir", str(small_index.index_dir), "-q"], cwd=PROJECT_ROOT,
-                                env=rag_env(RAG_ADMIN_TOKEN=TOKEN, RAG_CORPUS_DIR=small_index.corpus_dir),
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.5)
-        page.goto(url + "/documents")
-        page.get_by_role("link", name="Add a report").click()
-        page.wait_for_url("**/add-report")
-        assert axe_violations(page) == []
-        page.get_by_label("Report file").set_input_files(str(pdf))
-        page.get_by_label("Admin token").fill(TOKEN)
-        page.get_by_role("button", name="Add the report").click()
-        page.wait_for_url("**/add-report/*")
-        expect(page.locator(".upload-status")).to_contain_text("Added and now answering questions.", timeout=180_000)
-        assert axe_violations(page) == []
-        page.screenshot(path=ARTIFACTS / "report-added.png", full_page=True)
-
-        page.get_by_role("link", name="ask a question about it").click()
-        page.locator("#q").fill("What did the zebrafish garden project do in Kent?")
-        page.locator("#q").press("Enter")
-        turn = page.locator("#turn-1")
-        expect(turn.locator(".citation").first).to_contain_text("zebrafish")
-        expect(turn.locator(".citation").first.locator("a.original")).to_have_text("p. 1 of the original PDF")
-        href = turn.locator(".citation").first.locator("a.original").get_attribute("href")
-        assert href == "/documents/kent-county-council-assessment/original#page=1"
-        with urllib.request.urlopen(url + href.split("#")[0], timeout=10) as r:
-            assert r.headers["Content-Type"] == "application/pdf" and r.read() == pdf.read_bytes()
-    finally:
-        context.close()
-        proc.terminate()
+    with rag_serve(small_index.index_dir, tmp_path / "serve.log",
+                   rag_env(RAG_ADMIN_TOKEN=TOKEN, RAG_CORPUS_DIR=small_index.corpus_dir)) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            page.goto(url + "/documents")
+            page.get_by_role("link", name="Add a report").click()
+            page.wait_for_url("**/add-report")
+            assert axe_violations(page) == []
+            page.get_by_label("Report file").set_input_files(str(pdf))
+            page.get_by_label("Admin token").fill(TOKEN)
+            page.get_by_role("button", name="Add the report").click()
+            page.wait_for_url("**/add-report/*")
+            expect(page.locator(".upload-status")).to_contain_text("Added and now answering questions.", timeout=180_000)
+            assert axe_violations(page) == []
+            page.screenshot(path=ARTIFACTS / "report-added.png", full_page=True)
+
+            page.get_by_role("link", name="ask a question about it").click()
+            page.locator("#q").fill("What did the zebrafish garden project do in Kent?")
+            page.locator("#q").press("Enter")
+            turn = page.locator("#turn-1")
+            expect(turn.locator(".citation").first).to_contain_text("zebrafish")
+            expect(turn.locator(".citation").first.locator("a.original")).to_have_text("p. 1 of the original PDF")
+            href = turn.locator(".citation").first.locator("a.original").get_attribute("href")
+            assert href == "/documents/kent-county-council-assessment/original#page=1"
+            with urllib.request.urlopen(url + href.split("#")[0], timeout=10) as r:
+                assert r.headers["Content-Type"] == "application/pdf" and r.read() == pdf.read_bytes()
+        finally:
+            context.close()
