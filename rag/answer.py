@@ -18,7 +18,7 @@ import numpy as np
 from . import cqc
 from .chunking import is_comments_heading, is_heading_line, sentence_spans
 from .index import Index
-from .text import term_groups, tokenize
+from .text import NUMBER_WORDS, term_groups, tokenize
 from .types import Hit
 
 MAX_ANSWER_CHARS = 400
@@ -52,7 +52,7 @@ _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean"
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"
 # "5-6 months", "five and six months", "40 minutes": after a figure, a span of time
 _AND_TIME = r"\s*(?:(?:-|to|and|or)\s*\w+\s*)?(?:days?|weeks?|months?|years?|hours?|minutes?)\b"
-_NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|half|third|quarter|none|no one|nobody)\b"
+_NUMBER_WORDS = r"\b(" + "|".join(NUMBER_WORDS) + r"|twenty|hundred|thousand|half|third|quarter|none|no one|nobody)\b"
 HOLDS = {
     # how much: money, a large figure or a share; not a count like "3s"
     "amount": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m)\b|\d{1,3}(,\d{3})+|\d%|\bper ?cent\b", re.I),
@@ -315,13 +315,14 @@ class AnswerPicker:
         count for more ("doing well"), and a span leaning to the opposite side, or to neither, is not taken. `lede`
         (an overview): a paragraph's first sentence counts for more."""
         spans = self._spans(hits, opinions)
+        docs = [self.index.documents[h.passage.doc_id].text for h in hits]
         if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
-            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text  # pointer to read more is none
-            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not is_pointer(doc(i)[s:e])
-                     and (_FULL_STOP.search(doc(i)[s:e]) or not _TITLE_LINE.match(doc(i)[s:e]))]
+            # pointer to read more is none
+            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not is_pointer(docs[i][s:e])
+                     and (_FULL_STOP.search(docs[i][s:e]) or not _TITLE_LINE.match(docs[i][s:e]))]
         if not spans:
             return [], {}
-        texts = [self.index.documents[hits[i].passage.doc_id].text[s:e] for i, s, e, _ in spans]
+        texts = [docs[i][s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
         lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
         if self.embedder is not None:  # span vectors stored at build time; only what is missing is encoded
@@ -352,10 +353,9 @@ class AnswerPicker:
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
-        if lede:  # an overview: a paragraph's first sentence states its finding; the ones after it detail it
-            doc = lambda i: self.index.documents[hits[i].passage.doc_id].text
-            hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or doc(i)[max(0, s - 2):s].strip(" \t") == "\n\n"
-                                 or doc(i)[max(0, s - 1):s] == "\n" else 1.0 for i, s, _, _ in spans])
+        if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
+            hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
+                                 for i, s, _, _ in spans])
         return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
                        "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
 

@@ -17,12 +17,12 @@ from .chunking import sentence_spans
 from .councils import CouncilMatcher, short_name
 from .documents import slugify
 from .index import Index
+from .text import NUMBER_WORDS
 from .types import SECTION_SEP, Passage
 
 _RATING_WORD = re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I)
 _RATING_CUE = re.compile(r"\b(rated|rating|ratings|grade|grades)\b", re.I)
 _SCORE_LINE = re.compile(r"^\s*(?:#{1,6}\s*)?Score\s*:\s*([1-4])\b", re.I | re.M)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _COUNTS = re.compile(r"\(((?:(?:one|two|three|four|five|six|seven|eight|nine)\s+[1-4]s?(?:,\s*|\s+and\s+)?)+)\)", re.I)
 _COUNT_PART = re.compile(r"(one|two|three|four|five|six|seven|eight|nine)\s+([1-4])", re.I)
 _ACROSS_THE_BOARD = re.compile(r"\b([1-4])s across the board\b", re.I)
@@ -235,12 +235,12 @@ class Facts:
         for m in _COUNTS.finditer(sentence):
             before = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
             if before:
-                counts = {str(int(score)): _NUMBER_WORDS[n.lower()] for n, score in _COUNT_PART.findall(m.group(1))}
+                counts = {str(int(score)): NUMBER_WORDS[n.lower()] for n, score in _COUNT_PART.findall(m.group(1))}
                 self._set_counts(before[-1], counts, doc_id, s, e, p)
         if (m := _SCORE_ABOVE.search(sentence)) and len(doc_councils) == 1:
             rec = self.record(doc_councils[0])
             if rec.score_max is None:
-                value = _NUMBER_WORDS.get(m.group(1).lower()) or int(m.group(1))
+                value = NUMBER_WORDS.get(m.group(1).lower()) or int(m.group(1))
                 rec.score_max = Fact(doc_councils[0], "score_max", value, doc_id, s, e, p)
         if m := _ACROSS_THE_BOARD.search(sentence):
             named = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import cqc
 from .councils import CouncilGazetteer, CouncilMatcher, short_name
-from .text import STOPWORDS, fold_quotes, tokenize
+from .text import NUMBER_WORDS, STOPWORDS, fold_quotes, tokenize
 
 KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "meaning", "when", "factual")
 
@@ -381,15 +381,14 @@ class Understander:
         return self.matcher.strip(text)
 
 
-_NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
-_DURATION = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")[- ](days?|weeks?)\b", re.I)
+_DURATION = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")[- ](days?|weeks?)\b", re.I)
 
 
 def same_durations(text: str) -> list[str]:
     """The same spans of time in the other unit the reports use: "four weeks" is "28 days", "42 days" "6 weeks"."""
     out = []
     for m in _DURATION.finditer(text):
-        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBER_WORDS[m.group(1).lower()]
+        n = int(m.group(1)) if m.group(1).isdigit() else NUMBER_WORDS[m.group(1).lower()]
         if m.group(2).lower().startswith("week"):
             out.append(f"{n * 7} days")
         elif n % 7 == 0 and n:

@@ -8,6 +8,9 @@ import snowballstemmer
 
 TOKENIZER_VERSION = 3  # stored in the index manifest: a change means the BM25 data must be rebuilt
 
+# Numbers written as words, as the reports and questions write them ("four weeks", "six scored 2").
+NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
 _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
