@@ -63,14 +63,28 @@ HOLDS = {
                            r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|several|many) (days?|weeks?|months?|years?)\b"
                            # a period from one year to another: "funding awarded between 2022-2027", "from 2023 to 2028"
                            r"|\b(?:19|20)\d\d\s*(?:-|–|to|until)\s*(?:19|20)\d\d\b|\bbetween (?:19|20)\d\d and (?:19|20)\d\d\b", re.I),
-    # ("date 2025-09-11" heading a page is its label, not a date it states)
-    "date": re.compile(rf"(?<!\bdate )\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
+    "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
                        r"december)\b", re.I),
     "score": re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I),
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
+    # who: a named role or a title ("Wendy Bowkett, executive councillor", "an independent Chair", "Cllr Smith")
+    "person": re.compile(r"\b(cllr|councillor|dr|mr|mrs|ms|professor|chair|chairs|chaired|chief|director|executive|"
+                         r"cabinet member|leader|lead member|head of|spokes(person|man|woman)|minister|secretary of state|"
+                         r"inspector|commissioner|mayor)\b", re.I),
+    # how often: "met quarterly", "6 weekly", "every three months", "twice a year"
+    "frequency": re.compile(r"\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|regularly|routinely)\b"
+                            r"|\b(every|each) (\w+ )?(day|week|month|quarter|year)s?\b|\b(once|twice|\w+ times) (a|an|per|each) \w+",
+                            re.I),
 }
+# how big (a backlog, a list): a count or an amount
+HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['amount'].pattern}", re.I)
 # A figure the question asks for must be in the answer, or the reports don't give it.
 FIGURES = ("number", "amount", "percent", "duration", "date")  # "when ...?" is answered by a date, or declined
+# What a question may also ask for: a span holding it is taken where one is there, or else the best span.
+PREFERRED = ("person", "frequency", "size")
+# A page's dateline ("date 2025-09-11 Blackpool Council reports ..."): its label, not part of a sentence (nor a
+# date the sentence states).
+_DATELINE = re.compile(r"\s*date \d{4}-\d\d-\d\d\s+")
 _TITLE_LINE = re.compile(r"^(?!\s*(?:[-*+•]|\d+[.)])\s)[^\n]{0,160}$")  # one short line, not a list item
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 # A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".
@@ -118,7 +132,8 @@ def candidate_spans(text: str, start: int, end: int) -> list[tuple[int, int, boo
     that run on in one paragraph and fit the limit together ("It estimated £67m. Its actual spend for
     that year was £71m."): the second may only make sense with the first. Headings are not answers.
     The index build embeds these same spans (rag/index.py), so answering encodes only the question."""
-    sentences = [(s, e) for s, e in sentence_spans(text, start, end)
+    sentences = [(m.end() if (m := _DATELINE.match(text, s, e)) else s, e) for s, e in sentence_spans(text, start, end)]
+    sentences = [(s, e) for s, e in sentences
                  if not (is_heading_line(text[s:e]) or not re.search(r"\w", text[s:e])
                          or re.fullmatch(r"[-*_\s]+", text[s:e]))]
     out = []
@@ -368,6 +383,8 @@ class AnswerPicker:
             # (a count of what was asked if any span has one, else a share of it: "17.70% of people")
             held = f["kind"] >= 1.0 if (f["kind"] >= 1.0).any() else f["kind"] > 0
             score = np.where(held & (f["elsewhere"] == 1.0), score, -np.inf)
+        elif wants in PREFERRED and (f["kind"] >= 1.0).any():
+            score = np.where(f["kind"] >= 1.0, score, -np.inf)
         return score
 
     def finish(self, hits: list[Hit], span: tuple[int, int, int, bool]) -> tuple[str, int, int]:

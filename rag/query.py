@@ -58,9 +58,13 @@ _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
-    ("person", r"^\W*(and )?who\b|\bwhich (councillor|person|official|inspector)\b|\bwhose\b"),
+    ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
+               r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
+    ("frequency", r"\bhow (often|frequently|regularly)\b"),
     ("score", r"\bscor(e|es|ed|ing)\b"),
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
+    ("size", r"\bhow (big|large|bad|long) (is|was|are|were) (the |its |their |\w+'s )?(\w+ )?(backlog|waiting list|list|queue)s?\b"
+             r"|\bhow (big|large)\b|\bwhat size\b|\bscale of\b"),
     ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
                  r"|\b(long|longest) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
@@ -69,6 +73,10 @@ _WANT_PATTERNS = [
     ("number", r"\bhow many\b|\bwhat number\b"),
 ]
 _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
+# A rating or score acted on ("Has Blackpool challenged its ratings?", "who welcomed the good rating?") is what the
+# question is about, not what it asks for.
+_REACTION = re.compile(r"\b(challeng|appeal|disput|contest|welcom|question|react|respond|celebrat|criticis|accept|reject|"
+                       r"review|overturn|chang)\w*\b[^?.]*\b(ratings?|rated|scores?|grades?|verdict)\b")
 
 # Asking whether a council did well at something: with a quality statement, the answer is its score.
 _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
@@ -125,6 +133,7 @@ class Query:
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
+    # | frequency | size
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     topic: tuple[str, ...] = ()  # its words but those saying what kind of question it is, which councils, stop words
@@ -287,6 +296,8 @@ class Understander:
         wants = _first(_WANT_RES, lower)
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
+        if wants in ("rating", "score") and _REACTION.search(lower):
+            wants = None
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
             # "Which councils had problems with waiting lists?": findings across councils, not a list of records
             kind = _first([(k, r) for k, r in _KIND_RES if k in ("strengths", "improve")], lower) or kind

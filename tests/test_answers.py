@@ -305,11 +305,14 @@ def test_a_finding_comes_before_a_council_spokespersons_reaction(client):
 
 
 def test_a_share_answers_how_many_when_no_count_is_given_and_a_pages_date_label_is_no_date():
-    from rag.answer import HOLDS, AnswerPicker
+    from rag.answer import HOLDS, AnswerPicker, candidate_spans
     share = "the percentage of people receiving direct payments was worse than the national average at 17.70%"
     assert not AnswerPicker._holds("number", share, "people") and AnswerPicker._share_of("number", share, "people")
     assert not AnswerPicker._share_of("number", "a 48% drop in waits", "people")
-    assert not HOLDS["date"].search("date 2025-09-11 Blackpool Council reports it is working on ways to improve")
+    text = " date 2025-09-11 Blackpool Council reports it is working on ways to improve.\n\nLast month the CQC published."
+    spans = candidate_spans(text, 0, len(text))
+    assert text[spans[0][0]:spans[0][1]].startswith("Blackpool Council reports")  # the dateline is the page's label
+    assert not any("2025-09-11" in text[s:e] for s, e, _ in spans)
     assert HOLDS["date"].search("By the end of October 2025 the Council will be working with our Improvement Adviser")
 
 
@@ -328,3 +331,13 @@ def test_an_overview_quotes_a_summary_finding_not_a_detail(client):
     reply = ask(client, "How is Blackpool doing?")
     texts = [q["text"] for q in reply["quotes"]]
     assert any("People were not receiving the standard of support" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("question,held", [
+    ("Which Lincolnshire councillor spoke about the good rating?", "Wendy Bowkett"),  # a person, not the rating
+    ("How often did the drugs and alcohol partnership meet in Blackpool?", "quarterly"),
+    ("How big was the DoLS waiting list in Blackpool?", "281"),
+])
+def test_who_how_often_and_how_big_are_answered_by_a_sentence_holding_it(client, question, held):
+    reply = ask(client, question)
+    assert reply["answer_kind"] == "quote" and held in reply["answer"]

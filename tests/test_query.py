@@ -37,6 +37,11 @@ def test_kinds(understand, question, kind):
     ("Who chairs the board?", "person"),
     ("List the long waits the CQC found in Lancashire", "duration"),
     ("What was the longest anyone waited for an assessment in Blackpool?", "duration"),
+    ("Which Suffolk councillor welcomed the rating?", "person"),  # the rating is acted on, not asked for
+    ("Has Blackpool Council challenged any of its CQC ratings?", None),
+    ("How often does the partnership meet?", "frequency"),
+    ("How big is the backlog of DoLS requests?", "size"),
+    ("How long is the waiting list?", "size"),
 ])
 def test_what_is_wanted(understand, question, wants):
     assert understand(question).wants == wants
