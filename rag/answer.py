@@ -90,6 +90,10 @@ _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 # A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".
 _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click|read more|find out more|visit|"
                          r"sign up|subscribe|follow us|share this)\b", re.I)
+# A sentence that leans on the one before it: a reference back as its first word ("Its actual spend for that year
+# was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
+_LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?:\w+\W+){1,5}?(this|these|those|such|that year)\b)",
+                         re.I)
 _CLOCK = re.compile(r"\b(minutes?|hours?)\b", re.I)
 _CALENDAR = re.compile(r"\b(days?|weeks?|months?|years?|median|maximum)\b", re.I)
 _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
@@ -387,13 +391,32 @@ class AnswerPicker:
             score = np.where(f["kind"] >= 1.0, score, -np.inf)
         return score
 
-    def finish(self, hits: list[Hit], span: tuple[int, int, int, bool]) -> tuple[str, int, int]:
+    @staticmethod
+    def _with_context(text: str, start: int, end: int, p_start: int, p_end: int) -> tuple[int, int]:
+        """A sentence that leans on the one before it takes that one in, and so does the sentence after it that
+        leans on it, while they fit the limit (a news article gives each sentence its own paragraph)."""
+        sentences = sorted({(s, e) for s, e, pair in candidate_spans(text, p_start, p_end) if not pair})
+        first = next((j for j, (s, _) in enumerate(sentences) if s == start), None)
+        last = next((j for j, (_, e) in enumerate(sentences) if e == end), None)
+        if first is None or last is None:
+            return start, end
+        if first > 0 and _LEANS_BACK.match(text[start:end]) and end - sentences[first - 1][0] <= MAX_ANSWER_CHARS:
+            start = sentences[first - 1][0]
+        if last + 1 < len(sentences) and _LEANS_BACK.match(text[sentences[last + 1][0]:sentences[last + 1][1]]) \
+                and sentences[last + 1][1] - start <= MAX_ANSWER_CHARS:
+            end = sentences[last + 1][1]
+        return start, end
+
+    def finish(self, hits: list[Hit], span: tuple[int, int, int, bool], context: bool = False) -> tuple[str, int, int]:
         """(document id, start, end) of the answer a span gives: a short one with its heading and next line, an
-        introduction with its list, a very long sentence cut at a word (still verbatim)."""
+        introduction with its list, with `context` a sentence with those it leans on or that lean on it, a very
+        long sentence cut at a word (still verbatim)."""
         i, s, e, _ = span
         passage = hits[i].passage
         text = self.index.documents[passage.doc_id].text
         s, e = self._extend(text, s, e, passage.start, passage.end)
+        if context:
+            s, e = self._with_context(text, s, e, passage.start, passage.end)
         e = self._with_list(text, s, e, passage.end)
         if e - s > MAX_ANSWER_CHARS:
             cut = text.rfind(" ", s, s + MAX_ANSWER_CHARS)
@@ -416,7 +439,7 @@ class AnswerPicker:
             if not np.isfinite(score[best]):
                 break
             i = spans[best][0]
-            doc_id, s, e = self.finish(hits, spans[best])
+            doc_id, s, e = self.finish(hits, spans[best], context=polarity is None)
             if any(a.doc_id == doc_id and a.start < e and s < a.end for a in out) or (
                     per_passage is not None and sum(a.citation == i for a in out) >= per_passage):
                 continue

@@ -341,3 +341,18 @@ def test_an_overview_quotes_a_summary_finding_not_a_detail(client):
 def test_who_how_often_and_how_big_are_answered_by_a_sentence_holding_it(client, question, held):
     reply = ask(client, question)
     assert reply["answer_kind"] == "quote" and held in reply["answer"]
+
+
+def test_a_sentence_takes_in_the_one_it_leans_on_and_the_one_leaning_on_it():
+    from rag.answer import AnswerPicker
+    text = ("Staff were positive.\n\nThere were over 250 referrals waiting five months.\n\n"
+            "While initial efforts to tackle this had led to high caseloads, the council had a plan.\n\n"
+            "The council estimated £67m. Its actual spend was £71m.\n\nIt said the plan was late.")
+    span = lambda sentence: (text.index(sentence), text.index(sentence) + len(sentence))
+    s, e = AnswerPicker._with_context(text, *span("While initial efforts to tackle this had led to high caseloads, "
+                                                  "the council had a plan."), 0, len(text))
+    assert text[s:e].startswith("There were over 250") and text[s:e].endswith("had a plan.")
+    s, e = AnswerPicker._with_context(text, *span("The council estimated £67m."), 0, len(text))
+    assert text[s:e] == "The council estimated £67m. Its actual spend was £71m."
+    s, e = AnswerPicker._with_context(text, *span("Staff were positive."), 0, len(text))
+    assert text[s:e] == "Staff were positive."  # the next sentence does not lean on it
