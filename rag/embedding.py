@@ -304,10 +304,10 @@ class QueryBatcher:
         import queue
 
         while True:
-            batch = [self._queue.get()]
+            batch = list(self._queue.get())  # one caller's texts together: they go to the model in one call
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
             texts = list(dict.fromkeys(text for text, _ in batch))
@@ -333,7 +333,8 @@ class QueryBatcher:
         for text in texts:
             if text not in found and text not in waiting:
                 waiting[text] = Future()
-                self._queue.put((text, waiting[text]))
+        if waiting:
+            self._queue.put(list(waiting.items()))
         for text, future in waiting.items():
             found[text] = future.result()
         if waiting:

@@ -245,11 +245,13 @@ class StatementMatcher:
                 best, best_score = qs, len(shared) / len(own)
         return best
 
-    def by_meaning(self, text: str) -> tuple[str | None, float, float]:
-        """(statement, similarity, margin over the next statement); statement None below the thresholds."""
+    def by_meaning(self, text: str, also: tuple[str, ...] = ()) -> tuple[str | None, float, float]:
+        """(statement, similarity, margin over the next statement); statement None below the thresholds.
+        `also`: texts the caller will encode next (the question retrieval searches for), encoded in the same
+        model call and so found in the encoder's cache: one wait for the model instead of two."""
         if self.encoder is None:
             return None, 0.0, 0.0
-        question = self.encoder.encode([text])[0]
+        question = self.encoder.encode([text, *also])[0]
         sims = self._vectors @ question
         best: dict[str, float] = {}
         for (qs, _), sim in zip(self.phrasings, sims):
@@ -303,7 +305,9 @@ class Understander:
             kind = _first([(k, r) for k, r in _KIND_RES if k in ("strengths", "improve")], lower) or kind
         statement, statement_by, sure = self.statements.by_name(corrected), "name", True
         if statement is None and kind not in ("meaning", "list", "overview", "strengths", "improve"):
-            statement, score, margin = self.statements.by_meaning(_topic(self.matcher.strip(corrected))) \
+            # a new question searches for itself (see `search` below): its vector is made in the same model call
+            searched = (corrected,) if previous is None and not council and not same_durations(corrected) else ()
+            statement, score, margin = self.statements.by_meaning(_topic(self.matcher.strip(corrected)), searched) \
                 if len(tokenize(corrected)) >= 2 else (None, 0.0, 0.0)
             statement_by, sure = "meaning", score >= STATEMENT_SURE[0] and margin >= STATEMENT_SURE[1]
         if statement is None:

@@ -60,3 +60,16 @@ def test_repeated_texts_are_encoded_once_and_every_row_is_filled_in_order():
     alone = np.stack([embedder.encode([t])[0] for t in texts])
     assert many.shape == (5, 384) and (many * alone).sum(axis=1).min() >= 0.9999
     assert np.array_equal(many[0], many[2]) and np.array_equal(many[0], many[4])
+
+
+def test_a_question_encoded_with_its_topic_in_one_call_gets_the_vectors_of_separate_calls():
+    """The question parser encodes a new question's topic and the question itself in one model call
+    (rag/query.py, StatementMatcher.by_meaning): both vectors are those of encoding each alone."""
+    embedder = get_embedder()
+    pairs = [("safeguarding (17)", "What score did Blackpool get for safeguarding? (17)"),
+             ("joint working with the NHS", "How good is Blackpool at joint working with the NHS?"),
+             ("waiting lists", "How long were the waiting lists for care assessments in Lancashire in 2024?")]
+    for topic, question in pairs:
+        together = embedder.encode([topic, question])
+        alone = np.stack([embedder.encode([topic])[0], embedder.encode([question])[0]])
+        assert (together * alone).sum(axis=1).min() >= 0.9999
