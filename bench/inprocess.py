@@ -54,7 +54,7 @@ def main() -> int:
 
     embedding.Embedder.encode = timed
     if args.without_statement_encoding:
-        query.StatementMatcher.by_meaning = lambda self, text: (None, 0.0, 0.0)
+        query.StatementMatcher.by_meaning = lambda self, text, also=(): (None, 0.0, 0.0)
     service = Service(Settings().with_overrides(index_dir=Path(args.index_dir), watch_index=False))
     questions = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl") if line.strip()]
     for q in questions[:3]:  # warm up: lazy set-up
