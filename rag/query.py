@@ -42,11 +42,12 @@ _KIND_PATTERNS = [
              r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
-                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b"),
+                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"),
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
                 r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
-                r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"),
+                r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"
+                r"|\b(anything|something) (bad|negative|wrong)\b"),
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
                  r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"

@@ -18,6 +18,8 @@ def understand(service):
     ("Which pilot council did best?", "rank"),
     ("Which councils were rated good?", "list"),
     ("What is Blackpool doing well?", "strengths"),
+    ("Did the inspectors find anything good about Blackpool's staff?", "strengths"),
+    ("Was there anything wrong with Lancashire's safeguarding?", "improve"),
     ("What does Lancashire need to improve?", "improve"),
     ("What does a score of 2 mean?", "meaning"),
     ("When was Blackpool's assessment published?", "when"),
