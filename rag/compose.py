@@ -210,12 +210,25 @@ class Composer:
         topical = query.wants not in ("rating", "score") and len(query.named) >= 2 and _has_topic(query)
         out = Composed([])
         rows = []
+        statement = query.statement
+        if statement:  # "is that worse than the others?" after a statement's score: that statement first
+            scored = [(rec, rec.statements[statement]) for rec in recs if statement in rec.statements]
+            out.lines.extend(f"{rec.name}: {statement} scored {f.value} of 4 ({cqc.SCORE_MEANINGS[f.value]})."
+                             for rec, f in scored)
+            out.records.extend(f for _, f in scored)
+            missing = [short_name(rec.name) for rec in recs if statement not in rec.statements]
+            if missing:
+                out.lines.append(f"The reports here give no {statement} score for {', '.join(missing)}.")
+            out.lines.append("Overall:")
         for rec in recs:
             line, facts = self._rating_line(rec)
             out.lines.append(line)
-            out.records.extend(facts)
+            out.records.extend(f for f in facts if f not in out.records)
             cells = [self._cell(rec.rating.value if rec.rating else "not stated", rec.rating),
                      self._cell(rec.scores_phrase() or "not stated", (rec.score_facts() or [None])[0])]
+            if statement:
+                fact = rec.statements.get(statement)
+                cells.insert(0, self._cell(f"{fact.value} of 4" if fact else "not stated", fact))
             if topical:
                 quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL)
                 out.quotes.extend(quotes)
@@ -224,7 +237,8 @@ class Composer:
                               "source": {"doc": quotes[0].doc_id, "start": quotes[0].start, "end": quotes[0].end}
                               if quotes else None})
             rows.append({"header": rec.name, "cells": cells})
-        columns = ["Council", "Overall rating", "Quality statement scores"] + (["What the reports say"] if topical else [])
+        columns = ["Council", *([statement] if statement else []), "Overall rating", "Quality statement scores"] \
+            + (["What the reports say"] if topical else [])
         out.table = {"caption": "Comparison: " + ", ".join(short_name(r.name) for r in recs), "columns": columns,
                      "rows": rows}
         return out

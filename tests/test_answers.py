@@ -356,3 +356,14 @@ def test_a_sentence_takes_in_the_one_it_leans_on_and_the_one_leaning_on_it():
     assert text[s:e] == "The council estimated £67m. Its actual spend was £71m."
     s, e = AnswerPicker._with_context(text, *span("Staff were positive."), 0, len(text))
     assert text[s:e] == "Staff were positive."  # the next sentence does not lean on it
+
+
+def test_is_that_worse_after_a_statements_score_compares_that_statement(client):
+    first = ask(client, "What score did Blackpool get for safeguarding?")
+    reply = ask(client, "is that worse than the others?", conversation_id=first["conversation_id"])
+    assert reply["answer_kind"] == "records"
+    lines = reply["answer"].splitlines()
+    assert lines[0].startswith("Blackpool Council: Safeguarding scored 1 of 4")
+    assert "give no Safeguarding score for" in reply["answer"] and "Lancashire" in reply["answer"]
+    assert reply["table"]["columns"][:2] == ["Council", "Safeguarding"]
+    assert any(r["statement"] == "Safeguarding" for r in reply["records"] if r.get("statement"))
