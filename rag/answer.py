@@ -79,7 +79,7 @@ HOLDS = {
 # how big (a backlog, a list): a count or an amount
 HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['amount'].pattern}", re.I)
 # A figure the question asks for must be in the answer, or the reports don't give it.
-FIGURES = ("number", "amount", "percent", "duration", "date")  # "when ...?" is answered by a date, or declined
+FIGURES = ("number", "amount", "percent", "duration", "date", "name")  # "when ...?" is answered by a date, or declined
 # What a question may also ask for: a span holding it is taken where one is there, or else the best span.
 PREFERRED = ("person", "frequency", "size")
 # A page's dateline ("date 2025-09-11 Blackpool Council reports ..."): its label, not part of a sentence (nor a
@@ -94,6 +94,8 @@ _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click
 # was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
 _LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?:\w+\W+){1,5}?(this|these|those|such|that year)\b)",
                          re.I)
+_NAME_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
+_TITLED = re.compile(r"\b(Cllr|Councillor|Dr|Mr|Mrs|Ms|Professor|Sir|Dame)\.? [A-Z][a-z]+")
 _CLOCK = re.compile(r"\b(minutes?|hours?)\b", re.I)
 _CALENDAR = re.compile(r"\b(days?|weeks?|months?|years?|median|maximum)\b", re.I)
 _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
@@ -214,9 +216,28 @@ class AnswerPicker:
             pos = line_end
         return end
 
-    def holds(self, wants: str | None, text: str, counted: str | None = None) -> bool:
+    def holds(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
         """Whether the text holds the figure wanted (always, for what is not a figure)."""
+        if wants == "name":
+            return self.names(text, role)
         return wants not in FIGURES or self._holds(wants, text, counted) or self._share_of(wants, text, counted)
+
+    @cached_property
+    def _lower_words(self) -> frozenset[str]:
+        """Every word the corpus writes in lower case somewhere: "Chief Executive" is a role, "Wendy Bowkett" a name."""
+        return frozenset(w for d in self.index.documents.values() for w in re.findall(r"\b[a-z]+\b", d.text))
+
+    def names(self, text: str, role: str | None = None) -> bool:
+        """Whether the text names a person: two capitalised words, neither of which the corpus ever writes in lower
+        case ("Wendy Bowkett", "James Bullion"), or a title before a capitalised word ("Cllr Brookes"); with `role`,
+        one holding that role ("leader": not a "Deputy Leader")."""
+        named = bool(_TITLED.search(text)) or any(
+            m.group(1).lower() not in self._lower_words and m.group(2).lower() not in self._lower_words
+            for m in _NAME_PAIR.finditer(text))
+        if not named or not role:
+            return named
+        return bool(re.search(rf"(?<!deputy )(?<!assistant )(?<!vice )(?<!acting )(?<!former )(?<!interim )"
+                              rf"\b{re.escape(role)}\b", text, re.I))
 
     @staticmethod
     def _share_of(wants: str, text: str, counted: str | None) -> bool:
@@ -318,15 +339,16 @@ class AnswerPicker:
         return self._directions[polarity]
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
-             counted: str | None = None, opinions: bool = False) -> Answer | None:
+             counted: str | None = None, opinions: bool = False, role: str | None = None) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants)."""
-        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions)
+        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions, role=role)
         return ranked[0] if ranked else None
 
     def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
                  polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None, counted: str | None = None,
-                 opinions: bool = False, lede: bool = False) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
+                 opinions: bool = False, lede: bool = False, role: str | None = None
+                 ) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
         """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span).
         `counted`: what a "how many" question counts (Query.counted): a figure must be a count of it. `opinions`: the
         question asks what people thought (readers' comments count for more, else for less). `polarity`: two sets
@@ -356,7 +378,7 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        kind = np.array([1.0 if self._holds(wants, t, counted) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
+        kind = np.array([1.0 if (self.names(t, role) if wants == "name" else self._holds(wants, t, counted)) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
                          else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
@@ -426,11 +448,11 @@ class AnswerPicker:
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
                opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-               lede: bool = False) -> list[Answer]:
+               lede: bool = False, role: str | None = None) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
         features()."""
-        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede)
+        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role)
         if not spans:
             return []
         score = self.score(f, wants)

@@ -59,6 +59,8 @@ _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
+    # "who is the leader of ...?": a named person
+    ("name", r"^\W*(and )?who (is|was|are|were) (the|its|their|\w+'s) (\w+ ){0,3}(of|at|in|for)\b|^\W*what is the name of\b"),
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
@@ -96,6 +98,8 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 # What "how many" counts: the words after it, up to a verb or a preposition.
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
+# The role a "who is the ... of ...?" question asks the holder of.
+_ROLE = re.compile(r"^\W*(?:and )?who (?:is|was|are|were) (?:the|its|their|\w+'s) ((?:\w+ ){0,2}?\w+) (?:of|at|in|for)\b")
 _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
 # Asking whether the previous figure is high or low: the reports answer by the England average.
 _JUDGING = re.compile(r"^\W*(and )?(is|was|are|were|isn't|wasn't) (that|this|it|these|those|they) (very |too |really )?"
@@ -134,11 +138,12 @@ class Query:
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
-    # | frequency | size
+    # | frequency | size | name (of a person)
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     topic: tuple[str, ...] = ()  # its words but those saying what kind of question it is, which councils, stop words
     counted: str | None = None  # what "how many" counts ("people", "safeguarding concerns")
+    role: str | None = None  # whose name "who is the ... of ...?" asks for ("leader", "chief executive")
     opinions: bool = False  # asks what people thought or commented: readers' comments may answer
     order: str | None = None  # "high" (best, highest, least badly) | "low" (worst, lowest, bottom)
     rating: str | None = None  # a rating the question names ("Which councils were rated good?")
@@ -391,6 +396,7 @@ class Understander:
                      pilot=bool(_PILOT.search(lower)), score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
+                     role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)))
 
     def _without_councils(self, text: str) -> str:

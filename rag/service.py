@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, AnswerPicker
+from .answer import FIGURES, Answer, AnswerPicker
 from .compose import Composed, Composer, plain, source_json
 from .embedding import get_query_batcher
 from .config import Settings
@@ -340,7 +340,9 @@ class Service:
                 return
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
-        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted):
+        if found and answer is None and query.wants in FIGURES:
+            why = f"the closest passages give no {query.wants}" + (f" of the {query.role}" if query.role else "")
+        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
             answer, why = None, f"the closest passages give no {query.wants}"
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
@@ -421,7 +423,7 @@ class Service:
             return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
         councils = query.councils
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
-                                   opinions=query.opinions)
+                                   opinions=query.opinions, role=query.role)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

@@ -367,3 +367,26 @@ def test_is_that_worse_after_a_statements_score_compares_that_statement(client):
     assert "give no Safeguarding score for" in reply["answer"] and "Lancashire" in reply["answer"]
     assert reply["table"]["columns"][:2] == ["Council", "Safeguarding"]
     assert any(r["statement"] == "Safeguarding" for r in reply["records"] if r.get("statement"))
+
+
+@pytest.mark.parametrize("question,named", [
+    ("Who is the cabinet member for adult care in Suffolk?", "Beccy Hopfensperger"),
+    ("Who is the deputy leader of Blackpool Council?", "Neal Brookes"),
+    ("Who is the leader of Blackpool Council?", None),  # only the Deputy Leader is named
+    ("Who is the chief executive of Blackpool Council?", None),  # a role the reports mention, but name no one in
+])
+def test_who_is_the_role_is_answered_by_the_name_of_its_holder_or_declined(client, question, named):
+    reply = ask(client, question)
+    assert reply["query"]["wants"] == "name"
+    if named:
+        assert reply["found"] and named in reply["answer"]
+    else:
+        assert not reply["found"] and "give no name" in reply["message"]
+
+
+def test_a_name_is_two_capitalised_words_the_corpus_never_writes_in_lower_case(service):
+    names = service.loaded.answers.names
+    assert names("Wendy Bowkett, executive councillor, said the outcome vindicates the work.")
+    assert not names("The Chief Executive and councillors oversaw the leadership.")
+    assert names("Cllr Neal Brookes, Deputy Leader of Blackpool Council, said ...")
+    assert not names("Cllr Neal Brookes, Deputy Leader of Blackpool Council, said ...", role="leader")

@@ -44,6 +44,8 @@ def test_kinds(understand, question, kind):
     ("How often does the partnership meet?", "frequency"),
     ("How big is the backlog of DoLS requests?", "size"),
     ("How long is the waiting list?", "size"),
+    ("Who is the leader of Blackpool Council?", "name"),
+    ("Who is the chief executive of Lancashire County Council?", "name"),
 ])
 def test_what_is_wanted(understand, question, wants):
     assert understand(question).wants == wants
