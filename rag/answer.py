@@ -56,6 +56,7 @@ _NUMBER_WORDS = r"\b(" + "|".join(NUMBER_WORDS) + r"|twenty|hundred|thousand|hal
 HOLDS = {
     # how much: money, a large figure or a share; not a count like "3s"
     "amount": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m)\b|\d{1,3}(,\d{3})+|\d%|\bper ?cent\b", re.I),
+    "money": re.compile(r"£\s?\d|\d[\d,.]*\s*(million|billion|bn|m|k|pounds)\b", re.I),
     "percent": re.compile(r"\d%|\bper ?cent\b", re.I),
     # a count: not a share, a year or a span of time ("5-6 months")
     "number": re.compile(rf"(?<![\d/.,-])(?!{_YEAR}\b)\d[\d,.]*(?![\d,.])(?!%|{_AND_TIME})|{_NUMBER_WORDS}(?!{_AND_TIME})", re.I),
@@ -79,7 +80,8 @@ HOLDS = {
 # how big (a backlog, a list): a count or an amount
 HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['amount'].pattern}", re.I)
 # A figure the question asks for must be in the answer, or the reports don't give it.
-FIGURES = ("number", "amount", "percent", "duration", "date", "name")  # "when ...?" is answered by a date, or declined
+FIGURES = ("number", "amount", "money", "percent", "duration", "date", "name")  # "when ...?" is answered by a date, or declined
+WANTED = {"number": "count", "money": "sum of money", "duration": "length of time"}  # a figure's name in a message
 # What a question may also ask for: a span holding it is taken where one is there, or else the best span.
 PREFERRED = ("person", "frequency", "size")
 # A page's dateline ("date 2025-09-11 Blackpool Council reports ..."): its label, not part of a sentence (nor a

@@ -72,6 +72,8 @@ _WANT_PATTERNS = [
                  r"|\b(long|longest) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
+    ("money", r"\bhow much\b[^?.]*\b(cost|spend|spent|pay|paid|budget|fund|funded|funding|money|overspen\w*|price|charge|"
+              r"invest\w*|sav(e|ed|ing)|grant|worth)\b|\bwhat (did|does|do|will) \w+( \w+)? cost\b"),
     ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),
     ("number", r"\bhow many\b|\bwhat number\b"),
 ]
@@ -138,7 +140,7 @@ class Query:
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
-    # | frequency | size | name (of a person)
+    # | frequency | size | name (of a person) | money
     follow_up: bool = False
     across: bool = False  # about councils in general ("which councils ...", "the others")
     topic: tuple[str, ...] = ()  # its words but those saying what kind of question it is, which councils, stop words

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import FIGURES, Answer, AnswerPicker
+from .answer import FIGURES, WANTED, Answer, AnswerPicker
 from .compose import Composed, Composer, plain, source_json
 from .embedding import get_query_batcher
 from .config import Settings
@@ -341,9 +341,10 @@ class Service:
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
         if found and answer is None and query.wants in FIGURES:
-            why = f"the closest passages give no {query.wants}" + (f" of the {query.role}" if query.role else "")
+            why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
+                f" of the {query.role}" if query.role else "")
         if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
-            answer, why = None, f"the closest passages give no {query.wants}"
+            answer, why = None, f"the closest passages give no {WANTED.get(query.wants, query.wants)}"
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
             return

@@ -390,3 +390,11 @@ def test_a_name_is_two_capitalised_words_the_corpus_never_writes_in_lower_case(s
     assert not names("The Chief Executive and councillors oversaw the leadership.")
     assert names("Cllr Neal Brookes, Deputy Leader of Blackpool Council, said ...")
     assert not names("Cllr Neal Brookes, Deputy Leader of Blackpool Council, said ...", role="leader")
+
+
+def test_how_much_does_it_cost_wants_a_sum_of_money_not_a_percentage(client):
+    reply = ask(client, "How much does a care home place cost per week in Lancashire?")
+    assert reply["query"]["wants"] == "money"
+    assert not reply["found"] and "give no sum of money" in reply["message"]  # "an 8% increase" is no cost
+    spent = ask(client, "How much did Blackpool spend on adult social care?")
+    assert spent["found"] and "£71,158,000.00" in spent["answer"]

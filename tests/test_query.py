@@ -31,7 +31,7 @@ def test_kinds(understand, question, kind):
 
 @pytest.mark.parametrize("question,wants", [
     ("How many people were waiting?", "number"),
-    ("How much did Blackpool spend?", "amount"),
+    ("How much did Blackpool spend?", "money"),
     ("How long did people wait?", "duration"),
     ("What score did Blackpool get for safeguarding?", "score"),
     ("How was Nottingham rated?", "rating"),
@@ -45,6 +45,8 @@ def test_kinds(understand, question, kind):
     ("How big is the backlog of DoLS requests?", "size"),
     ("How long is the waiting list?", "size"),
     ("Who is the leader of Blackpool Council?", "name"),
+    ("How much does a care home place cost per week?", "money"),
+    ("How much is the precept?", "amount"),
     ("Who is the chief executive of Lancashire County Council?", "name"),
 ])
 def test_what_is_wanted(understand, question, wants):
