@@ -98,6 +98,9 @@ _LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?
                          re.I)
 _NAME_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _TITLED = re.compile(r"\b(Cllr|Councillor|Dr|Mr|Mrs|Ms|Professor|Sir|Dame)\.? [A-Z][a-z]+")
+# Words of time a figure's sentence need not share with the question: the figure itself says them.
+_TIME_WORDS = frozenset(t for w in "next last previous first soon recent recently year month week day date time ago"
+                        .split() for t in tokenize(w))
 _CLOCK = re.compile(r"\b(minutes?|hours?)\b", re.I)
 _CALENDAR = re.compile(r"\b(days?|weeks?|months?|years?|median|maximum)\b", re.I)
 _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
@@ -341,15 +344,18 @@ class AnswerPicker:
         return self._directions[polarity]
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
-             counted: str | None = None, opinions: bool = False, role: str | None = None) -> Answer | None:
+             counted: str | None = None, opinions: bool = False, role: str | None = None,
+             topic: tuple[str, ...] = ()) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
-        about other councils count for less. `wants`: what the question asks for (Query.wants)."""
-        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions, role=role)
+        about other councils count for less. `wants`: what the question asks for (Query.wants). `topic`: what it
+        is about (Query.topic): a figure answers only in a span, or under a heading, sharing one of its words."""
+        ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions, role=role,
+                             topic=topic)
         return ranked[0] if ranked else None
 
     def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
                  polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None, counted: str | None = None,
-                 opinions: bool = False, lede: bool = False, role: str | None = None
+                 opinions: bool = False, lede: bool = False, role: str | None = None, topic: tuple[str, ...] = ()
                  ) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
         """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span).
         `counted`: what a "how many" question counts (Query.counted): a figure must be a count of it. `opinions`: the
@@ -399,8 +405,11 @@ class AnswerPicker:
         if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
             hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
                                  for i, s, _, _ in spans])
+        words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
+        topical = np.array([not words or bool(words & set(tokenize(f"{t} {' '.join(hits[i].passage.section)}")))
+                            for t, (i, *_) in zip(texts, spans)])
         return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
-                       "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
+                       "elsewhere": elsewhere, "single": single, "hearsay": hearsay, "topical": topical}
 
     @staticmethod
     def score(f: dict[str, np.ndarray], wants: str | None = None) -> np.ndarray:
@@ -410,7 +419,7 @@ class AnswerPicker:
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
             # (a count of what was asked if any span has one, else a share of it: "17.70% of people")
             held = f["kind"] >= 1.0 if (f["kind"] >= 1.0).any() else f["kind"] > 0
-            score = np.where(held & (f["elsewhere"] == 1.0), score, -np.inf)
+            score = np.where(held & (f["elsewhere"] == 1.0) & f.get("topical", True), score, -np.inf)
         elif wants in PREFERRED and (f["kind"] >= 1.0).any():
             score = np.where(f["kind"] >= 1.0, score, -np.inf)
         return score
@@ -450,11 +459,11 @@ class AnswerPicker:
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
                opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-               lede: bool = False, role: str | None = None) -> list[Answer]:
+               lede: bool = False, role: str | None = None, topic: tuple[str, ...] = ()) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
         features()."""
-        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role)
+        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role, topic)
         if not spans:
             return []
         score = self.score(f, wants)

@@ -424,7 +424,8 @@ class Service:
             return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
         councils = query.councils
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
-                                   opinions=query.opinions, role=query.role)
+                                   opinions=query.opinions, role=query.role,
+                                   topic=() if query.follow_up else query.topic)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

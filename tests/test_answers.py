@@ -398,3 +398,10 @@ def test_how_much_does_it_cost_wants_a_sum_of_money_not_a_percentage(client):
     assert not reply["found"] and "give no sum of money" in reply["message"]  # "an 8% increase" is no cost
     spent = ask(client, "How much did Blackpool spend on adult social care?")
     assert spent["found"] and "£71,158,000.00" in spent["answer"]
+
+
+def test_a_figure_answers_only_a_sentence_on_the_questions_topic(client):
+    reply = ask(client, "When will Lancashire be reinspected?")  # "the awards ceremony will take place on 25 September"
+    assert not reply["found"] and "give no date" in reply["message"]
+    spent = ask(client, "When was Blackpool's assessment published?")
+    assert spent["found"] and "2025" in spent["answer"]
