@@ -280,6 +280,10 @@ class Facts:
         meaning; or, for one council, a statement's score, its scores in brief, or its rating."""
         if query.kind == "meaning" and query.score_value:
             return self.meanings.get(query.score_value)
+        if query.kind == "meaning" and query.follow_up and query.statement and len(query.councils) == 1:
+            # "What score did Blackpool get for safeguarding?" then "what does that mean?": that score's meaning
+            fact = (rec := self.get(query.councils[0])) and rec.statements.get(query.statement)
+            return self.meanings.get(fact.value) if fact else None
         if query.wants not in ("score", "rating") or len(query.councils) != 1 or query.kind not in ("factual", "list") \
                 or query.opinions:  # "Did everyone think Birmingham deserved a good rating?" is not asking for it
             return None

@@ -25,7 +25,7 @@ from . import cqc
 from .councils import CouncilGazetteer, CouncilMatcher, short_name
 from .text import NUMBER_WORDS, STOPWORDS, fold_quotes, tokenize
 
-KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "meaning", "when", "factual")
+KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "meaning", "when", "factual", "social")
 
 # What kind of question it is: the first pattern that matches wins (lower-cased, spelling-corrected text).
 _KIND_PATTERNS = [
@@ -55,6 +55,11 @@ _KIND_PATTERNS = [
                  r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"),
 ]
 _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
+# Thanks, greetings and the like: nothing to look up.
+_SOCIAL = re.compile(r"^\W*(thanks?( you)?( very much)?|thank u|cheers|ta|ok(ay)?|great|cool|nice|brilliant|perfect|"
+                     r"good|fine|got it|understood|hello|hi|hey|good (morning|afternoon|evening)|bye|goodbye)\W*$")
+# "what about the others?": the previous question again, about the other councils
+_OTHERS = re.compile(r"\bthe (others|rest)\b|\bother councils\b|\bthe other (\w+ )?councils\b")
 
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
@@ -138,7 +143,7 @@ class Query:
     statement: str | None = None  # a CQC quality statement
     theme: int | None = None
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
-    kind: str = "factual"
+    kind: str = "factual"  # one of KINDS
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
     # | frequency | size | name (of a person) | money
     follow_up: bool = False
@@ -302,7 +307,7 @@ class Understander:
         lower = fold_quotes(corrected).lower()
         named = tuple(self.matcher.find(corrected))
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
-        kind = _first(_KIND_RES, lower) or "factual"
+        kind = "social" if _SOCIAL.match(lower) else _first(_KIND_RES, lower) or "factual"
         wants = _first(_WANT_RES, lower)
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
@@ -334,6 +339,8 @@ class Understander:
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
         councils = filtered or named
         base = corrected
+        if follow_up and kind == "factual" and _OTHERS.search(lower) and previous.kind in ("overview", "compare"):
+            kind = "compare"  # "How is Nottingham doing?" then "what about the others?"
         if follow_up:
             if not councils and (not across or kind == "compare"):  # "is that worse than the others?"
                 councils = previous.councils
@@ -354,7 +361,7 @@ class Understander:
             if kind == "factual" and wants is None and named and previous.kind == "meaning":
                 wants = previous.wants  # "What grades can ...?" then "Where does Lancashire sit on that?"
             if wants is None and previous.kind == "meaning" and named:
-                wants = "rating"
+                wants = "score" if statement else "rating"  # what that statement's score (or the rating) is there
             # what it leans on: the previous question, and, if that was itself short ("Who has to sign off the
             # plan?"), what that one leaned on; a question with words of its own ("who is going to chair the
             # board?") after a bare one ("by when?") leans on what the bare one leaned on

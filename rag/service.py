@@ -300,11 +300,16 @@ class Service:
             self._answer(loaded, query, reply, council, doc)
         finally:
             source = reply["answer_source"]
-            self.conversations.record(conv, query, (source["doc"], source["start"], source["end"]) if source else None)
+            if query.kind != "social":  # "thanks": the next question follows on from the one before it
+                self.conversations.record(conv, query, (source["doc"], source["start"], source["end"]) if source else None)
         return reply
 
     def _answer(self, loaded: Loaded, query: Query, reply: dict, council, doc) -> None:
         retriever, index = loaded.retriever, loaded.index
+        if query.kind == "social":
+            reply["message"] = ("Ask another question about the councils' adult social care assessments, "
+                                "for example how a council is doing or what it needs to improve.")
+            return
         if query.uncovered and not query.named and not council:
             reply["message"] = (f"The reports here don't cover {', '.join(query.uncovered)}. "
                                 f"They cover: {', '.join(retriever.councils())}.")

@@ -405,3 +405,19 @@ def test_a_figure_answers_only_a_sentence_on_the_questions_topic(client):
     assert not reply["found"] and "give no date" in reply["message"]
     spent = ask(client, "When was Blackpool's assessment published?")
     assert spent["found"] and "2025" in spent["answer"]
+
+
+def test_follow_ups_on_a_score_its_meaning_another_council_the_others_and_thanks(client):
+    first = ask(client, "What score did Blackpool get for safeguarding?")
+    conv = first["conversation_id"]
+    meaning = ask(client, "what does that mean?", conversation_id=conv)
+    assert meaning["found"] and "significant shortfalls" in meaning["answer"]  # the meaning of its score, 1
+    thanks = ask(client, "thanks", conversation_id=conv)
+    assert not thanks["found"] and thanks["query"]["kind"] == "social" and not thanks["citations"]
+    other = ask(client, "and Lancashire?", conversation_id=conv)  # follows on from the turn before "thanks"
+    assert other["query"]["wants"] == "score" and other["query"]["statement"] == "Safeguarding"
+    assert not other["found"] and "no Safeguarding score for Lancashire" in other["message"]
+    overview = ask(client, "How is Nottingham doing?")
+    others = ask(client, "what about the others?", conversation_id=overview["conversation_id"])
+    assert others["query"]["kind"] == "compare" and len(others["table"]["rows"]) > 2
+    assert others["table"]["rows"][0]["header"] == "Nottingham City Council"

@@ -23,6 +23,8 @@ def understand(service):
     ("What does Lancashire need to improve?", "improve"),
     ("What does a score of 2 mean?", "meaning"),
     ("When was Blackpool's assessment published?", "when"),
+    ("Thank you!", "social"),
+    ("ok", "social"),
     ("How many people were waiting for an assessment in Blackpool?", "factual"),
 ])
 def test_kinds(understand, question, kind):
