@@ -58,6 +58,9 @@ _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
 # Thanks, greetings and the like: nothing to look up.
 _SOCIAL = re.compile(r"^\W*(thanks?( you)?( very much)?|thank u|cheers|ta|ok(ay)?|great|cool|nice|brilliant|perfect|"
                      r"good|fine|got it|understood|hello|hi|hey|good (morning|afternoon|evening)|bye|goodbye)\W*$")
+# "tell me more": the previous question again, answered by another passage
+_MORE = re.compile(r"^\W*(tell me more|(tell me )?more( please)?|go on|anything else|what else|(any )?more detail(s)?|"
+                   r"say more|continue|and\?*|what else did (it|they|the report) say)\W*$")
 # "what about the others?": the previous question again, about the other councils
 _OTHERS = re.compile(r"\bthe (others|rest)\b|\bother councils\b|\bthe other (\w+ )?councils\b")
 
@@ -158,6 +161,7 @@ class Query:
     score_value: int | None = None  # a score it names ("What does a score of 2 mean?")
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
+    more: bool = False  # "tell me more": the previous question, answered by something other than its quote
 
     @property
     def searched_for(self) -> str | None:
@@ -404,6 +408,7 @@ class Understander:
                      order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=bool(_PILOT.search(lower)), score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
+                     more=follow_up and bool(_MORE.match(lower)),
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)))

@@ -421,3 +421,10 @@ def test_follow_ups_on_a_score_its_meaning_another_council_the_others_and_thanks
     others = ask(client, "what about the others?", conversation_id=overview["conversation_id"])
     assert others["query"]["kind"] == "compare" and len(others["table"]["rows"]) > 2
     assert others["table"]["rows"][0]["header"] == "Nottingham City Council"
+
+
+def test_tell_me_more_gives_another_answer_to_the_previous_question(client):
+    first = ask(client, "How long do people wait for an assessment in Lancashire?")
+    more = ask(client, "tell me more", conversation_id=first["conversation_id"])
+    assert more["query"]["more"] and more["found"] and more["answer"] != first["answer"]
+    assert more["query"]["wants"] == first["query"]["wants"] and "Lancashire County Council" in more["query"]["councils"]

@@ -25,6 +25,7 @@ def understand(service):
     ("When was Blackpool's assessment published?", "when"),
     ("Thank you!", "social"),
     ("ok", "social"),
+    ("Thanks", "social"),
     ("How many people were waiting for an assessment in Blackpool?", "factual"),
 ])
 def test_kinds(understand, question, kind):
