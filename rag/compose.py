@@ -207,7 +207,8 @@ class Composer:
         recs = self._records(councils)
         if len(recs) < 2:
             return None
-        topical = query.wants not in ("rating", "score") and len(query.named) >= 2 and _has_topic(query)
+        topical = query.wants not in ("rating", "score") and _has_topic(query) and (
+            len(query.named) >= 2 or (query.follow_up and len(query.councils) >= 2))  # "is that worse than X?"
         out = Composed([])
         rows = []
         statement = query.statement

@@ -348,6 +348,8 @@ class Understander:
         if follow_up:
             if not councils and (not across or kind == "compare"):  # "is that worse than the others?"
                 councils = previous.councils
+            elif kind == "compare" and len(named) == 1 and not filtered:  # "is that worse than Blackpool?"
+                councils = tuple(dict.fromkeys((*previous.councils, *named)))
             if statement is None and previous.statement:
                 statement, statement_by = previous.statement, "conversation"
             elliptical = bool(_ELLIPTICAL.match(lower)) or short
@@ -385,7 +387,8 @@ class Understander:
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
-        if follow_up and _JUDGING.match(lower):  # "is that low?": the reports judge a figure against England's
+        if follow_up and _JUDGING.match(lower) and not named and not across:
+            # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
             search += f" {cqc.BENCHMARK_WORDS}"
         for name in councils:
             if name not in self.matcher.find(search):

@@ -428,3 +428,12 @@ def test_tell_me_more_gives_another_answer_to_the_previous_question(client):
     more = ask(client, "tell me more", conversation_id=first["conversation_id"])
     assert more["query"]["more"] and more["found"] and more["answer"] != first["answer"]
     assert more["query"]["wants"] == first["query"]["wants"] and "Lancashire County Council" in more["query"]["councils"]
+
+
+def test_is_that_worse_than_a_named_council_compares_the_conversations_council_with_it(client):
+    first = ask(client, "How long do people wait for an assessment in Lancashire?")
+    reply = ask(client, "is that worse than Blackpool?", conversation_id=first["conversation_id"])
+    assert reply["query"]["kind"] == "compare"
+    assert reply["query"]["councils"] == ["Lancashire County Council", "Blackpool Council"]
+    assert [row["header"] for row in reply["table"]["rows"]] == ["Lancashire County Council", "Blackpool Council"]
+    assert "England national average" not in reply["query"]["search"]  # judged against Blackpool, not England
