@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .sqlite import connect
+
 MAX_CONVERSATIONS = 1000
 MAX_PER_CLIENT = 20  # one client address's conversations: its own oldest go first, not everyone else's
 MAX_AGE_SECONDS = 3600
@@ -35,9 +37,7 @@ class ConversationStore:
         self.max_per_client = max_per_client
         self.max_age = max_age
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
-        if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, questions TEXT NOT NULL, "
                          "last_query TEXT, last_answer TEXT, touched REAL NOT NULL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_age ON turns (touched)")

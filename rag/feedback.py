@@ -9,12 +9,12 @@ conversation; feedback is kept.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 
 from .conversation import MAX_AGE_SECONDS
 from .errors import BadRequest, NotFound
+from .sqlite import connect
 
 VERDICTS = ("helpful", "wrong")
 MAX_COMMENT_CHARS = 2000
@@ -29,7 +29,7 @@ class FeedbackStore:
         self.max_feedback = max_feedback
         self.clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
+        self._db = connect(path, wal=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS page_turns (conversation TEXT NOT NULL, n INTEGER NOT NULL, "
                          "reply TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (conversation, n))")
         self._db.execute("CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, conversation TEXT NOT NULL, "

@@ -6,9 +6,10 @@ statement, atomic across processes. Time comes from a clock the store is given, 
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
+
+from .sqlite import connect
 
 # Refill and take one token in one statement. SQLite evaluates every SET expression on the old row.
 _TAKE = """
@@ -33,9 +34,8 @@ class RateStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._count = 0
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
+        self._db = connect(path)
         if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=OFF")  # buckets are not worth an fsync; a crash only forgets them
         self._db.execute("CREATE TABLE IF NOT EXISTS rate_limit (client TEXT PRIMARY KEY, tokens REAL NOT NULL, "
                          "at REAL NOT NULL, ok INTEGER NOT NULL)")

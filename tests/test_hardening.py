@@ -377,3 +377,31 @@ def test_a_bad_setting_stops_serve_with_one_line(env, tmp_path):
     name, value = next(iter(env.items()))
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1 and out.stderr.startswith(f"error: invalid setting {name}={value}")
+
+
+
+def test_a_store_retries_the_switch_to_wal_that_sqlite_refuses_without_waiting(tmp_path, monkeypatch):
+    """Two workers opening the shared file at once: one's switch to WAL can fail at once with "database is locked"
+    (SQLite's busy wait does not cover it), which killed a worker at startup; the store tries again."""
+    import sqlite3
+
+    import rag.sqlite
+    from rag.conversation import ConversationStore
+
+    refusals, real_connect = [], sqlite3.connect
+
+    class Refusing:  # a connection whose first switch to WAL is refused as another worker's would be
+        def __init__(self, *args, **kwargs):
+            self.db = real_connect(*args, **kwargs)
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode") and not refusals:
+                refusals.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return self.db.execute(sql, *args)
+
+    monkeypatch.setattr(rag.sqlite.sqlite3, "connect", Refusing)
+    store = ConversationStore(str(tmp_path / "shared.sqlite3"))
+    assert refusals and store.get_or_create(None).id
+    monkeypatch.undo()
+    assert sqlite3.connect(str(tmp_path / "shared.sqlite3")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
