@@ -199,6 +199,7 @@ class Speller:
         for word in extra_words:
             counts[word] = counts.get(word, 0) + 1000  # council names: always a good target
         self.corpus = counts
+        self.names = frozenset(extra_words)
         self.spell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in counts.items():
             self.spell.create_dictionary_entry(word, count)
@@ -210,7 +211,9 @@ class Speller:
         path = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
         return frozenset(line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
 
-    def correct_word(self, word: str) -> str | None:
+    def correct_word(self, word: str, name: bool = False) -> str | None:
+        """The corpus word nearest a misspelt one; for a `name` (capitalised within the question: "Ofsted"), only
+        a council's name ("Lancashre" -> "lancashire"), never an everyday word ("often")."""
         from symspellpy import Verbosity
 
         lower = word.lower()
@@ -218,13 +221,14 @@ class Speller:
             return None
         distance = 1 if len(lower) <= 5 else 2
         suggestions = self.spell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=distance)
+        suggestions = [s for s in suggestions if s.term in self.names] if name else suggestions
         return suggestions[0].term if suggestions else None
 
     def correct(self, text: str) -> str:
         out, pos = [], 0
         for m in _WORD.finditer(text):
             word = _POSSESSIVE.sub("", m.group().strip("'’"))  # "Lincolnshire's" is "Lincolnshire" and its 's
-            fixed = self.correct_word(word)
+            fixed = self.correct_word(word, name=word[:1].isupper() and bool(text[:m.start()].strip()))
             if fixed and fixed != word.lower():
                 out.append(text[pos:m.start()])
                 out.append(fixed)

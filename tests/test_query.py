@@ -191,3 +191,9 @@ def test_is_that_low_searches_the_england_average(understand):
     judged = understand("is that low?", first)
     assert judged.follow_up and "England national average" in judged.search and "direct payments" in judged.search
     assert "average" not in understand("How many people get direct payments in Blackpool?").search
+
+
+def test_a_capitalised_unknown_word_is_a_name_corrected_only_to_a_councils(understand):
+    assert understand("What did Ofsted say about Blackpool?").corrected == "What did Ofsted say about Blackpool?"
+    assert "lancashire" in understand("How is Lancashre doing?").corrected  # a council's name is still found
+    assert understand("Safegaurding in blackpol").corrected == "safeguarding in blackpool"  # the first word is no name
