@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -488,4 +489,5 @@ class Service:
         m = index.manifest
         return {"status": "degraded" if problems else "ok", "problems": problems, "mode": loaded.retriever.mode,
                 "documents": len(index.documents), "passages": len(index.passages), "model": m["model"]["name"],
-                "built_at": m["built_at"], "build": index.path.name}
+                "built_at": m["built_at"], "build": index.path.name,
+                "worker": os.getpid()}  # which server process answered (rag serve --workers N runs N)

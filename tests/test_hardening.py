@@ -159,9 +159,12 @@ def test_builds_are_written_once_read_only(small_index):
 
 def test_a_worker_that_dies_is_replaced_and_the_log_says_why(built_index, tmp_path):
     with Server(built_index.index_dir, tmp_path / "log", "--workers", "2", "-q") as server:
-        workers = set(subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True,
-                                     text=True).stdout.split())
-        victim = next(pid for pid in workers if "spawn_main" in open(f"/proc/{pid}/cmdline").read())
+        # both workers serving first: one killed while uvicorn still waits for it to start is a failed start
+        serving, deadline = set(), time.monotonic() + 300
+        while len(serving) < 2:
+            assert time.monotonic() < deadline, f"workers seen serving: {serving}"
+            serving.add(request(server.base + "/healthz")[1]["worker"])
+        victim = str(min(serving))
         os.kill(int(victim), signal.SIGBUS)
         deadline = time.monotonic() + 120
         while f"worker process {victim} died (killed by SIGBUS" not in server.log.read_text():
