@@ -223,9 +223,11 @@ class AnswerPicker:
 
     def holds(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
         """Whether the text holds the figure wanted (always, for what is not a figure)."""
-        if wants == "name":
-            return self.names(text, role)
-        return wants not in FIGURES or self._holds(wants, text, counted) or self._share_of(wants, text, counted)
+        return wants not in FIGURES or self._has(wants, text, counted, role) or self._share_of(wants, text, counted)
+
+    def _has(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
+        """Whether the text holds what is wanted: the name of the role's holder (names), else HOLDS (_holds)."""
+        return self.names(text, role) if wants == "name" else self._holds(wants, text, counted)
 
     @cached_property
     def _lower_words(self) -> frozenset[str]:
@@ -386,7 +388,7 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        kind = np.array([1.0 if (self.names(t, role) if wants == "name" else self._holds(wants, t, counted)) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
+        kind = np.array([1.0 if self._has(wants, t, counted, role) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
                          else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
@@ -405,11 +407,13 @@ class AnswerPicker:
         if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
             hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
                                  for i, s, _, _ in spans])
+        features = {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
+                    "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
-        topical = np.array([not words or bool(words & set(tokenize(f"{t} {' '.join(hits[i].passage.section)}")))
-                            for t, (i, *_) in zip(texts, spans)])
-        return spans, {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
-                       "elsewhere": elsewhere, "single": single, "hearsay": hearsay, "topical": topical}
+        if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
+            features["topical"] = np.array([bool(words & set(tokenize(f"{t} {' '.join(hits[i].passage.section)}")))
+                                            for t, (i, *_) in zip(texts, spans)])
+        return spans, features
 
     @staticmethod
     def score(f: dict[str, np.ndarray], wants: str | None = None) -> np.ndarray:

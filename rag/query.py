@@ -64,11 +64,13 @@ _MORE = re.compile(r"^\W*(tell me more|(tell me )?more( please)?|go on|anything 
 # "what about the others?": the previous question again, about the other councils
 _OTHERS = re.compile(r"\bthe (others|rest)\b|\bother councils\b|\bthe other (\w+ )?councils\b")
 
+# "who is the <role> of ...?", the role (one to three words) its group
+_WHO_IS_THE = r"^\W*(?:and )?who (?:is|was|are|were) (?:the|its|their|\w+'s) ((?:\w+ ){0,2}?\w+) (?:of|at|in|for)\b"
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
     # "who is the leader of ...?": a named person
-    ("name", r"^\W*(and )?who (is|was|are|were) (the|its|their|\w+'s) (\w+ ){0,3}(of|at|in|for)\b|^\W*what is the name of\b"),
+    ("name", rf"{_WHO_IS_THE}|^\W*what is the name of\b"),
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
@@ -109,7 +111,7 @@ _ACROSS = re.compile(r"\b(which|what|any|all|other) (\w+ )?councils?\b|\bthe (\w
 _COUNTED = re.compile(r"\bhow many ((?:(?!(?:were|was|are|is|did|do|does|have|has|had|got|get|in|of|for|on|at|from|with|"
                       r"who|that|than)\b)[a-z'-]+ ?){1,3})")
 # The role a "who is the ... of ...?" question asks the holder of.
-_ROLE = re.compile(r"^\W*(?:and )?who (?:is|was|are|were) (?:the|its|their|\w+'s) ((?:\w+ ){0,2}?\w+) (?:of|at|in|for)\b")
+_ROLE = re.compile(_WHO_IS_THE)
 _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(think|thought)|opinions?|reactions?)\b")
 # Asking whether the previous figure is high or low: the reports answer by the England average.
 _JUDGING = re.compile(r"^\W*(and )?(is|was|are|were|isn't|wasn't) (that|this|it|these|those|they) (very |too |really )?"

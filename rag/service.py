@@ -346,11 +346,11 @@ class Service:
                 return
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
-        if found and answer is None and query.wants in FIGURES:
+        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
+            answer = None
+        if found and answer is None and query.wants in FIGURES:  # a figure asked for, and no passage holds it
             why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
                 f" of the {query.role}" if query.role else "")
-        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
-            answer, why = None, f"the closest passages give no {WANTED.get(query.wants, query.wants)}"
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
             return
