@@ -77,8 +77,12 @@ HOLDS = {
                             r"|\b(every|each) (\w+ )?(day|week|month|quarter|year)s?\b|\b(once|twice|\w+ times) (a|an|per|each) \w+",
                             re.I),
 }
-# how big (a backlog, a list): a count or an amount
-HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['amount'].pattern}", re.I)
+# how big (a backlog, a list): a count or a sum of money; a share ("32.25% of the workforce") is no size
+HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['money'].pattern}", re.I)
+# The largest of a figure, for a question asking for it (Query.extreme): "some up to 226 days", "the maximum wait".
+EXTREME = re.compile(r"\bup to\b|\bmaxim(um|al)\b|\bas (high|long|many|much) as\b|\b(longest|highest|largest|biggest|"
+                     r"greatest|most|peak\w*)\b", re.I)
+EXTREME_SHORT = 0.75  # the kind feature of a figure that is not the largest where the largest was asked
 # A figure the question asks for must be in the answer, or the reports don't give it.
 FIGURES = ("number", "amount", "money", "percent", "duration", "date", "name")  # "when ...?" is answered by a date, or declined
 WANTED = {"number": "count", "money": "sum of money", "duration": "length of time"}  # a figure's name in a message
@@ -347,18 +351,18 @@ class AnswerPicker:
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
              counted: str | None = None, opinions: bool = False, role: str | None = None,
-             topic: tuple[str, ...] = ()) -> Answer | None:
+             topic: tuple[str, ...] = (), extreme: bool = False) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants). `topic`: what it
         is about (Query.topic): a figure answers only in a span, or under a heading, sharing one of its words."""
         ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions, role=role,
-                             topic=topic)
+                             topic=topic, extreme=extreme)
         return ranked[0] if ranked else None
 
     def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
                  polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None, counted: str | None = None,
-                 opinions: bool = False, lede: bool = False, role: str | None = None, topic: tuple[str, ...] = ()
-                 ) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
+                 opinions: bool = False, lede: bool = False, role: str | None = None, topic: tuple[str, ...] = (),
+                 extreme: bool = False) -> tuple[list[tuple[int, int, int, bool]], dict[str, np.ndarray]]:
         """The candidate spans of the top passages and, for each, what it is scored on (each array one value per span).
         `counted`: what a "how many" question counts (Query.counted): a figure must be a count of it. `opinions`: the
         question asks what people thought (readers' comments count for more, else for less). `polarity`: two sets
@@ -388,8 +392,8 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        kind = np.array([1.0 if self._has(wants, t, counted, role) else SHARE_OF_COUNTED if self._share_of(wants, t, counted)
-                         else 0.0 for t in texts])
+        kind = np.array([(1.0 if not extreme or EXTREME.search(t) else EXTREME_SHORT) if self._has(wants, t, counted, role)
+                         else SHARE_OF_COUNTED if self._share_of(wants, t, counted) else 0.0 for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
@@ -421,9 +425,10 @@ class AnswerPicker:
         score = (W_LEXICAL * f["lexical"] + W_DENSE * f["dense"] + W_KIND * f["kind"] + W_RANK * f["rank"]) \
             * f["length_ok"] * f["elsewhere"] * f["single"] * f.get("hearsay", 1.0)
         if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
-            # (a count of what was asked if any span has one, else a share of it: "17.70% of people")
-            held = f["kind"] >= 1.0 if (f["kind"] >= 1.0).any() else f["kind"] > 0
-            score = np.where(held & (f["elsewhere"] == 1.0) & f.get("topical", True), score, -np.inf)
+            # (the largest figure if that was asked and any span has it, else any; a count of what was asked if any
+            # span has one, else a share of it: "17.70% of people")
+            able = (f["kind"] > 0) & (f["elsewhere"] == 1.0) & f.get("topical", True)
+            score = np.where(able & (f["kind"] >= (f["kind"][able].max() if able.any() else 0)), score, -np.inf)
         elif wants in PREFERRED and (f["kind"] >= 1.0).any():
             score = np.where(f["kind"] >= 1.0, score, -np.inf)
         return score
@@ -463,11 +468,12 @@ class AnswerPicker:
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
                opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-               lede: bool = False, role: str | None = None, topic: tuple[str, ...] = ()) -> list[Answer]:
+               lede: bool = False, role: str | None = None, topic: tuple[str, ...] = (), extreme: bool = False
+               ) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
         features()."""
-        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role, topic)
+        spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role, topic, extreme)
         if not spans:
             return []
         score = self.score(f, wants)

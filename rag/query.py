@@ -79,7 +79,7 @@ _WANT_PATTERNS = [
     ("size", r"\bhow (big|large|bad|long) (is|was|are|were) (the |its |their |\w+'s )?(\w+ )?(backlog|waiting list|list|queue)s?\b"
              r"|\bhow (big|large)\b|\bwhat size\b|\bscale of\b"),
     ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
-                 r"|\b(long|longest) waits?\b|\bwaiting times?\b"),
+                 r"|\b(long|longest|maximum|max|average|median|typical|usual) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("money", r"\bhow much\b[^?.]*\b(cost|spend|spent|pay|paid|budget|fund|funded|funding|money|overspen\w*|price|charge|"
@@ -116,6 +116,8 @@ _OPINIONS = re.compile(r"\b(comments?|commented|readers?|responses?|(?<!you )(th
 # Asking whether the previous figure is high or low: the reports answer by the England average.
 _JUDGING = re.compile(r"^\W*(and )?(is|was|are|were|isn't|wasn't) (that|this|it|these|those|they) (very |too |really )?"
                       r"(low|high|good|bad|poor|a lot|normal|typical|unusual|worse|better|above|below)\b")
+# Asking for the largest of a figure ("What was the longest wait ...?", "the maximum", "the most people").
+_EXTREME = re.compile(r"\b(longest|maximum|max|most|highest|largest|biggest|greatest|peak)\b")
 _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
@@ -164,6 +166,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
 
     @property
     def searched_for(self) -> str | None:
@@ -420,7 +423,8 @@ class Understander:
                      more=follow_up and bool(_MORE.match(lower)),
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
-                     opinions=bool(_OPINIONS.search(lower)))
+                     opinions=bool(_OPINIONS.search(lower)),
+                     extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))
 
     def _without_councils(self, text: str) -> str:
         return self.matcher.strip(text)

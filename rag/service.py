@@ -252,6 +252,10 @@ class Service:
         composed = None if fact else self._compose(loaded, parsed, council, doc, quotes=False)
         hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact,
                           records=composed.records if composed else ())
+        # the passage the answer quotes comes first (strengths and areas to improve are composed from findings,
+        # which search does not gather)
+        if fact is None and composed is None and parsed.kind not in ("strengths", "improve"):
+            hits = self._quoted_first(hits, self._quoted(loaded, parsed, hits)[0], loaded.index)
         return {"query": question, "searched_for": parsed.searched_for, "mode": mode,
                 "results": [hit_json(h, retriever.index) for h in hits]}
 
@@ -344,25 +348,13 @@ class Service:
                                     f"they say only: {summary}")
                 reply["records"] = [f.json(index) for f in rec.score_facts()]
                 return
-        found, why = loaded.answers.supported(query.search, hits)
-        answer = self._quote(loaded, query, hits) if found else None
-        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
-            answer = None
-        if found and answer is None and query.wants in FIGURES:  # a figure asked for, and no passage holds it
-            why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
-                f" of the {query.role}" if query.role else "")
+        answer, why = self._quoted(loaded, query, hits)
         if answer is None:
             reply["message"] = f"The reports don't answer that ({why or 'nothing close enough'}). The passages below may be related."
             return
-        # The quote's own passage among the citations (a follow-up's reasons or attribution come from passages
-        # searched apart, so it may not be there yet: then it is cited first).
-        hit = (self._hits_for(loaded, [answer]) or [hits[0]])[0]
-        at = next((i for i, c in enumerate(reply["citations"]) if c["doc"] == hit.passage.doc_id
-                   and c["start"] == hit.passage.start), None)
-        if at is None:
-            reply["citations"] = [hit_json(hit, index)] + reply["citations"][:CITATIONS - 1]
-            at = 0
-        answer.citation = at
+        hits = self._quoted_first(hits, answer, index)
+        reply["citations"] = [hit_json(h, index) for h in hits[:CITATIONS]]
+        answer.citation, hit = 0, hits[0]
         label = None
         if hit is not None and hit.passage.councils and not any(
                 n.lower() in answer.text.lower() for c in hit.passage.councils for n in (c, c.split()[0])):
@@ -417,6 +409,29 @@ class Service:
             return composer.published(query)
         return None
 
+    def _quoted(self, loaded: Loaded, query: Query, hits: list[Hit]) -> tuple[Answer | None, str]:
+        """The quote that answers, or None and why not: the passages are too far from the question, or hold no
+        figure of the kind asked for."""
+        found, why = loaded.answers.supported(query.search, hits)
+        answer = self._quote(loaded, query, hits) if found else None
+        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
+            answer = None
+        if found and answer is None and query.wants in FIGURES:  # a figure asked for, and no passage holds it
+            why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
+                f" of the {query.role}" if query.role else "")
+        return answer, why
+
+    @staticmethod
+    def _quoted_first(hits: list[Hit], answer: Answer | None, index) -> list[Hit]:
+        """The hits with the passage the answer quotes first (added if a follow-up's reasons or attribution came from
+        passages searched apart): the answer picker reads every sentence of the top passages, so the passage
+        holding the best answering sentence is the best passage (measured: README, "Answer's passage first")."""
+        passage = index.passage_at(answer.doc_id, answer.start) if answer is not None else None
+        if passage is None:
+            return hits
+        hit = next((h for h in hits if h.passage == passage), None) or Hit(passage, index.text(passage), 1.0, {"quoted": 1.0})
+        return [hit] + [h for h in hits if h.passage != passage]
+
     def _quote(self, loaded: Loaded, query: Query, hits: list[Hit]) -> Answer | None:
         """The verbatim span that answers: for a follow-up asking who said it, the attribution of the previous
         quote; for strengths and areas to improve, the council's own summary; else the best sentence."""
@@ -435,7 +450,7 @@ class Service:
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
                                    opinions=query.opinions, role=query.role,
-                                   topic=() if query.follow_up else query.topic)
+                                   topic=() if query.follow_up else query.topic, extreme=query.extreme)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

@@ -437,3 +437,23 @@ def test_is_that_worse_than_a_named_council_compares_the_conversations_council_w
     assert reply["query"]["councils"] == ["Lancashire County Council", "Blackpool Council"]
     assert [row["header"] for row in reply["table"]["rows"]] == ["Lancashire County Council", "Blackpool Council"]
     assert "England national average" not in reply["query"]["search"]  # judged against Blackpool, not England
+
+
+def test_the_longest_wait_is_answered_by_the_largest_figure(service):
+    # two sentences give waits for assessments in Lancashire; only one gives the longest ("some up to 226 days")
+    assert "226 days" in service.ask("What was the longest wait for a needs assessment in Lancashire?")["answer"]
+
+
+def test_how_big_a_backlog_is_a_count_not_a_share(service):
+    answer = service.ask("How big is Blackpool's backlog of deprivation of liberty (DoLS) requests?")["answer"]
+    assert "%" not in answer and any(ch.isdigit() for ch in answer), answer
+
+
+def test_search_ranks_the_passage_the_answer_quotes_first(service):
+    for question in ("How many people get long-term and short-term adult social care from Blackpool Council?",
+                     "How often does the Blackpool drugs and alcohol partnership meet?"):
+        reply = service.ask(question)
+        first = service.search(question)["results"][0]
+        src = reply["answer_source"]
+        assert reply["citations"][0]["doc"] == first["doc"] == src["doc"] and src["citation"] == 0
+        assert first["start"] <= src["start"] and src["end"] <= first["end"], (question, reply["answer"])

@@ -197,3 +197,10 @@ def test_a_capitalised_unknown_word_is_a_name_corrected_only_to_a_councils(under
     assert understand("What did Ofsted say about Blackpool?").corrected == "What did Ofsted say about Blackpool?"
     assert "lancashire" in understand("How is Lancashre doing?").corrected  # a council's name is still found
     assert understand("Safegaurding in blackpol").corrected == "safeguarding in blackpool"  # the first word is no name
+
+
+def test_asking_for_the_largest_figure(understand):
+    assert understand("What was the longest wait for a needs assessment in Lancashire?").extreme
+    assert understand("What was the maximum wait for an assessment in Blackpool?").extreme
+    assert not understand("How long did people wait for assessments in Lancashire?").extreme
+    assert not understand("What did most people say about Blackpool?").extreme  # no figure asked for
