@@ -150,7 +150,7 @@ class Composer:
         if not query.councils:
             return self._findings_across(query, hits_by_council)
         out = Composed([])
-        heading = {"strengths": "does well", "improve": "needs to improve"}.get(query.kind, "says")
+        heading = {"strengths": "does well", "improve": "needs to improve", "action": "is doing"}.get(query.kind, "says")
         for name, hits in hits_by_council.items():
             quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL)
             if quotes:

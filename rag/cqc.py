@@ -131,6 +131,7 @@ KIND_WORDING = {
     "overview": "overall summary of people's experiences key findings",
     "strengths": "strengths positive feedback worked well",
     "improve": "areas for development next steps areas for improvement shortfalls",
+    "action": "improvement plan working to improve",  # the want "action": what a council is doing about it
 }
 
 # The two sides of a report's findings, for picking what a council does well or must improve (compose.py):
@@ -152,9 +153,18 @@ NEGATIVE_FINDINGS = (
     "Services were inconsistent and there were gaps in provision.",
     "The council did not have a clear oversight of risks.",
 )
+# What a council is doing about its findings ("what is the council doing about it?"), against the findings.
+ACTIONS = (
+    "The council is working on a plan to improve its services.",
+    "A new improvement board will oversee the changes.",
+    "We are recruiting more staff to reduce waiting lists.",
+    "The council has invested in new services and is taking action.",
+    "It will work with partners to put things right.",
+)
 FINDING_SIDES = {
     "strengths": (POSITIVE_FINDINGS, NEGATIVE_FINDINGS),
     "improve": (NEGATIVE_FINDINGS, POSITIVE_FINDINGS),
+    "action": (ACTIONS, NEGATIVE_FINDINGS),
 }
 
 # What a count may be of, in the reports' other words (by the asked word's stem, rag.text.tokenize): "how many

@@ -25,7 +25,10 @@ from . import cqc
 from .councils import CouncilGazetteer, CouncilMatcher, short_name
 from .text import NUMBER_WORDS, STOPWORDS, fold_quotes, tokenize
 
-KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "meaning", "when", "factual", "social")
+KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "action", "meaning", "when", "factual", "social")
+# The kinds answered with a council's own sentences on one side of its findings (compose.findings): what it does
+# well, what it must improve, what it is doing about it.
+FINDINGS_KINDS = ("strengths", "improve", "action")
 
 # What kind of question it is: the first pattern that matches wins (lower-cased, spelling-corrected text).
 _KIND_PATTERNS = [
@@ -41,6 +44,10 @@ _KIND_PATTERNS = [
     ("list", r"\bwhich councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
              r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
+    # what a council is doing about its findings: its actions and plans
+    ("action", r"\bwhat (is|are|was|were|has|have|will) (the council|the authority|\w+( \w+)?) (doing|done|do|going to do|planning)\b"
+               r"(?! well)|\bwhat (steps|actions?|measures)\b|\bhow (is|are|will|does|do) \w+( \w+)? (going to )?(fix|tackl|address|"
+               r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
                   r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"),
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"

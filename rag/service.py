@@ -22,7 +22,7 @@ from .config import Settings
 from .conversation import ConversationStore
 from .councils import CouncilGazetteer
 from .facts import Fact, Facts
-from .query import Query, Understander, statement_centroids
+from .query import FINDINGS_KINDS, Query, Understander, statement_centroids
 from .errors import BadRequest, NotFound, RagError
 from .extract import MEDIA_TYPES
 from .index import DATA_FILES, MANIFEST, SPANS, VECTORS, Index, _sha256_file, current_build, file_signature, load_index
@@ -252,9 +252,9 @@ class Service:
         composed = None if fact else self._compose(loaded, parsed, council, doc, quotes=False)
         hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact,
                           records=composed.records if composed else ())
-        # the passage the answer quotes comes first (strengths and areas to improve are composed from findings,
+        # the passage the answer quotes comes first (the findings kinds are composed from findings,
         # which search does not gather)
-        if fact is None and composed is None and parsed.kind not in ("strengths", "improve"):
+        if fact is None and composed is None and parsed.kind not in FINDINGS_KINDS:
             hits = self._quoted_first(hits, self._quoted(loaded, parsed, hits)[0], loaded.index)
         return {"query": question, "searched_for": parsed.searched_for, "mode": mode,
                 "results": [hit_json(h, retriever.index) for h in hits]}
@@ -379,12 +379,12 @@ class Service:
                        if query.councils[0] in p.councils and any(SUMMARY_HEADING.search(s) for s in p.section)
                        and query.statement.lower() in index.text(p).lower()]
             return composer.reasons(query, summary + [h for h in hits if query.statement in h.passage.section])
-        if query.kind in ("overview", "compare", "strengths", "improve"):
-            if not quotes and query.kind in ("strengths", "improve"):
+        if query.kind in ("overview", "compare", *FINDINGS_KINDS):
+            if not quotes and query.kind in FINDINGS_KINDS:
                 return None
             per_council = {}
             names = query.councils
-            if not names and query.across and query.kind in ("strengths", "improve"):
+            if not names and query.across and query.kind in FINDINGS_KINDS:
                 names = tuple(r.name for r in composer.all_records(query))  # "Which councils were praised for ...?"
             for name in names if quotes else ():
                 if loaded.retriever.allows_council(name, doc):

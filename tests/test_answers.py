@@ -457,3 +457,14 @@ def test_search_ranks_the_passage_the_answer_quotes_first(service):
         src = reply["answer_source"]
         assert reply["citations"][0]["doc"] == first["doc"] == src["doc"] and src["citation"] == 0
         assert first["start"] <= src["start"] and src["end"] <= first["end"], (question, reply["answer"])
+
+
+def test_what_a_council_is_doing_about_it_is_answered_by_its_actions(service):
+    conversation = None
+    for question in ("What did inspectors say about Lancashire's staff?", "So what were the staffing problems?",
+                     "And what is the council doing about it?"):
+        reply = service.ask(question, conversation_id=conversation)
+        conversation = reply["conversation_id"]
+    assert reply["query"]["kind"] == "action" and reply["answer"].startswith("What the reports say Lancashire is doing:")
+    assert "Strengthening recruitment" in reply["answer"]  # the council's own list of what it is working on
+    assert all(service.document(q["doc"])["text"][q["start"]:q["end"]] == q["text"] for q in reply["quotes"])

@@ -27,6 +27,10 @@ def understand(service):
     ("ok", "social"),
     ("Thanks", "social"),
     ("How many people were waiting for an assessment in Blackpool?", "factual"),
+    ("What is Blackpool Council doing to turn adult social care around?", "action"),
+    ("And what is the council doing about it?", "action"),
+    ("How is Lancashire going to fix its waiting lists?", "action"),
+    ("What is Blackpool doing well?", "strengths"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
