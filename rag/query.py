@@ -308,6 +308,17 @@ def _topic(text: str) -> str:
     return re.sub(r"\s+", " ", _ASKING.sub(" ", text)).strip(" ?.!") or text
 
 
+def _statement_matters(lower: str, kind: str, wants: str | None, named: tuple, previous) -> bool:
+    """Whether a statement matched by meaning can change what a search finds (Service.search: the record it
+    asks for first, the records composed, the ranking): for a follow-up; when a score or rating is wanted
+    (the record, and "How did Blackpool score?" listing its scores); "how good is ... at" (read as asking for
+    the score); a comparison or ranking (by that statement), including two councils named with "which"/"or".
+    Elsewhere only /api/ask's reply shows it. tests/test_query_encoding.py checks the dev and pool questions'
+    search results are the same with and without this shortcut."""
+    return previous is not None or wants in ("score", "rating") or bool(_EVALUATIVE.search(lower)) \
+        or kind in ("compare", "rank") or len(named) >= 2
+
+
 def _first(patterns, text: str) -> str | None:
     return next((name for name, pattern in patterns if pattern.search(text)), None)
 
@@ -322,7 +333,9 @@ class Understander:
         self.statements = StatementMatcher(encoder, centroids)
 
     def understand(self, question: str, previous: Query | None = None, council: str | None = None,
-                   previous_answer: tuple[str, int, int] | None = None) -> Query:
+                   previous_answer: tuple[str, int, int] | None = None, for_search: bool = False) -> Query:
+        """`for_search` (/api/search, whose reply shows no Query): the statement is matched by meaning (a second
+        text for the model) only where it can change the passages or records found (see `_statement_matters`)."""
         corrected = self.speller.correct(question)
         lower = fold_quotes(corrected).lower()
         named = tuple(self.matcher.find(corrected))
@@ -337,7 +350,8 @@ class Understander:
             # "Which councils had problems with waiting lists?": findings across councils, not a list of records
             kind = _first([(k, r) for k, r in _KIND_RES if k in ("strengths", "improve")], lower) or kind
         statement, statement_by, sure = self.statements.by_name(corrected), "name", True
-        if statement is None and kind not in ("meaning", "list", "overview", "strengths", "improve"):
+        if statement is None and kind not in ("meaning", "list", "overview", "strengths", "improve") \
+                and (not for_search or _statement_matters(lower, kind, wants, named, previous)):
             # a new question searches for itself (see `search` below): its vector is made in the same model call
             searched = (corrected,) if previous is None and not council and not same_durations(corrected) else ()
             statement, score, margin = self.statements.by_meaning(_topic(self.matcher.strip(corrected)), searched) \

@@ -247,7 +247,7 @@ class Service:
         retriever = loaded.retriever
         mode = retriever.effective_mode(mode)
         retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
-        parsed = loaded.understander.understand(question, council=council)
+        parsed = loaded.understander.understand(question, council=council, for_search=True)
         fact = self._fact(loaded, parsed, council, doc)
         composed = None if fact else self._compose(loaded, parsed, council, doc, quotes=False)
         hits = self._rank(loaded, parsed, k, council=council or None, doc=doc or None, mode=mode, fact=fact,
