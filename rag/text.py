@@ -76,19 +76,7 @@ def term_groups(text: str) -> list[list[str]]:
 
     tokenize() is these groups flattened; answer scoring counts a group once, matched by any form.
     """
-    text = fold_quotes(text).translate(_DASHES).lower()
-    groups: list[list[str]] = []
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token[0].isdigit() or token[0] == "£":
-            groups.append(_number_tokens(token.rstrip(",.")))
-            continue
-        if token.endswith("'s"):
-            token = token[:-2]
-        token = token.replace("'", "")
-        if token and token not in STOPWORDS:
-            groups.append([stem(token)])
-    return groups
+    return [list(group) for group in _term_groups(text)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -96,4 +84,28 @@ def tokenize(text: str) -> list[str]:
 
     "Blackpool's 44.68% in 2023-2028" -> ["blackpool", "44.68%", "44.68", "2023-2028", "2023", "2028"]
     """
-    return [form for group in term_groups(text) for form in group]
+    return list(_tokens(text))
+
+
+# Remembered per text: answering a question tokenises each candidate sentence of the top passages and its
+# context (about 25 a request), and the same sentences recur across questions (a fifth of a search's CPU before).
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(form for group in _term_groups(text) for form in group)
+
+
+@lru_cache(maxsize=16384)
+def _term_groups(text: str) -> tuple[tuple[str, ...], ...]:
+    text = fold_quotes(text).translate(_DASHES).lower()
+    groups: list[tuple[str, ...]] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0].isdigit() or token[0] == "£":
+            groups.append(tuple(_number_tokens(token.rstrip(",."))))
+            continue
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.replace("'", "")
+        if token and token not in STOPWORDS:
+            groups.append((stem(token),))
+    return tuple(groups)

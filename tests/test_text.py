@@ -46,3 +46,18 @@ def test_tokenize_and_normalize_never_fail(text):
     tokens = tokenize(text)
     assert all(isinstance(t, str) and t for t in tokens)
     assert normalize(normalize(text)) == normalize(text)
+
+
+def test_tokens_are_remembered_but_each_call_gets_its_own_lists():
+    """tokenize and term_groups remember each text's terms (answer picking tokenises the same sentences for every
+    question): a caller changing what it got changes nothing for the next caller."""
+    from rag.text import term_groups, tokenize
+
+    first = tokenize("Blackpool's 44.68% in 2023-2028")
+    first.append("changed")
+    assert tokenize("Blackpool's 44.68% in 2023-2028") == ["blackpool", "44.68%", "44.68", "2023-2028", "2023", "2028"]
+    groups = term_groups("£71,158,000 in 2023/24")
+    groups[0].append("changed")
+    groups.append(["more"])
+    assert term_groups("£71,158,000 in 2023/24") == [["£71,158,000", "71,158,000", "71158000"],
+                                                      ["2023/24", "fy2023", "2023", "24"]]
