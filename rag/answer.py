@@ -9,7 +9,7 @@ whether it holds the kind of thing asked for (a number for "how many", a date fo
 from __future__ import annotations
 
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 import re
 from dataclasses import dataclass
 
@@ -116,6 +116,12 @@ _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
 
 
+@lru_cache(maxsize=65536)
+def _terms(text: str) -> frozenset[str]:
+    """The terms of a sentence or passage context, kept: the same sentences are scored for question after question."""
+    return frozenset(tokenize(text))
+
+
 def is_pointer(text: str) -> bool:
     """Whether a sentence only points elsewhere ("You can read the full report on ..."): no finding."""
     return bool(_NAVIGATION.match(text))
@@ -177,17 +183,20 @@ class AnswerPicker:
                 for s, e, pair in candidate_spans(self.index.documents[hit.passage.doc_id].text,
                                                   hit.passage.start, hit.passage.end)]
 
-    def _lexical(self, question: str, sentence: str, context: str = "") -> float:
-        """Share of the question's terms (weighted by rarity; numbers double) that the sentence, or the
+    def _lexical(self, question: str, texts: list[str], contexts: list[str]) -> np.ndarray:
+        """For each sentence, the share of the question's terms (weighted by rarity; numbers double) that it, or the
         context it inherits from its passage (councils, section path), contains."""
         groups = term_groups(question)
-        if not groups:
-            return 0.0
-        present = set(tokenize(sentence)) | set(tokenize(context))
         weight = lambda g: max(self.idf.get(t, self.default_idf) for t in g) * (2.0 if g[0][0] in "0123456789£" else 1.0)
         unique = {tuple(g): weight(g) for g in groups}
         total = sum(unique.values())
-        return sum(w for g, w in unique.items() if any(t in present for t in g)) / total if total else 0.0
+        if not total:
+            return np.zeros(len(texts))
+        out = []
+        for text, context in zip(texts, contexts):
+            present = _terms(text) | _terms(context)
+            out.append(sum(w for g, w in unique.items() if any(t in present for t in g)) / total)
+        return np.array(out)
 
     def _extend(self, text: str, start: int, end: int, p_start: int, p_end: int) -> tuple[int, int]:
         """A very short answer ("Score: 1") takes in the heading above it and the line after it."""
@@ -379,7 +388,7 @@ class AnswerPicker:
             return [], {}
         texts = [docs[i][s:e] for i, s, e, _ in spans]
         contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
-        lexical = np.array([self._lexical(question, t, c) for t, c in zip(texts, contexts)])
+        lexical = self._lexical(question, texts, contexts)
         if self.embedder is not None:  # span vectors stored at build time; only what is missing is encoded
             vectors = self.index.span_vectors([(hits[i].passage.doc_id, s, e) for i, s, e, _ in spans])
             missing = [j for j, v in enumerate(vectors) if v is None]
@@ -415,7 +424,7 @@ class AnswerPicker:
                     "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
         if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
-            features["topical"] = np.array([bool(words & set(tokenize(f"{t} {' '.join(hits[i].passage.section)}")))
+            features["topical"] = np.array([bool(words & (_terms(t) | _terms(" ".join(hits[i].passage.section))))
                                             for t, (i, *_) in zip(texts, spans)])
         return spans, features
 
