@@ -22,6 +22,8 @@ SCORE_MEANINGS = {
     4: "Outstanding: evidence shows an exceptional standard",
 }
 RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+# The score whose word is a rating's ("Inadequate" is the word of a 1): what a rating means is what that score means.
+RATING_SCORES = {meaning.split(":")[0]: score for score, meaning in SCORE_MEANINGS.items()}
 
 _THEME = re.compile(r"^theme\s+(\d)\b", re.I)
 # Headings that are really labels of the section above them: "Score: 1", "2 - Evidence shows some shortfalls".

@@ -284,6 +284,10 @@ class Facts:
             # "What score did Blackpool get for safeguarding?" then "what does that mean?": that score's meaning
             fact = (rec := self.get(query.councils[0])) and rec.statements.get(query.statement)
             return self.meanings.get(fact.value) if fact else None
+        if query.kind == "meaning" and query.follow_up and query.wants == "rating" and len(query.councils) == 1:
+            # "Blackpool's rating?" then "what does that mean?": the meaning of the score its rating's word names
+            rating = (rec := self.get(query.councils[0])) and rec.rating
+            return self.meanings.get(cqc.RATING_SCORES.get(rating.value)) if rating else None
         if query.wants not in ("score", "rating") or len(query.councils) != 1 or query.kind not in ("factual", "list") \
                 or query.opinions:  # "Did everyone think Birmingham deserved a good rating?" is not asking for it
             return None

@@ -100,6 +100,11 @@ _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
 _REACTION = re.compile(r"\b(challeng|appeal|disput|contest|welcom|question|react|respond|celebrat|criticis|accept|reject|"
                        r"review|overturn|chang)\w*\b[^?.]*\b(ratings?|rated|scores?|grades?|verdict)\b")
 
+# Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
+# out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
+_ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|(an )?overview (of|for)|"
+                    r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))\W*$")
+_BARE = re.compile(r"^\W*$")
 # Asking whether a council did well at something: with a quality statement, the answer is its score.
 _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
                          r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b")
@@ -361,6 +366,9 @@ class Understander:
             statement_by = None
         if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview"):
             kind, wants = "factual", "score"
+        rest = re.sub(r"\b(and|or)\b|[,&]", " ", self.matcher.strip(lower)) if named else lower  # beside the names
+        if kind == "factual" and named and wants is None and (_ABOUT.match(rest) or (previous is None and _BARE.match(rest))):
+            kind = "overview"  # "Tell me about Lincolnshire"
         if kind == "factual" and len(named) >= 2 and re.search(r"\bwhich\b|\bor\b", lower):
             kind = "compare"  # "Which had shorter waiting lists, Lincolnshire or Suffolk?"
         across = bool(_ACROSS.search(lower)) and len(named) != 1
@@ -368,6 +376,7 @@ class Understander:
             kind = "factual"  # "south team vs north shore": two things within one council, not councils
         words = tokenize(corrected)
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
+        short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
         follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short
                                               or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
@@ -396,6 +405,9 @@ class Understander:
                 kind, wants = "factual", "date"
             if kind == "factual" and wants is None and named and previous.kind == "meaning":
                 wants = previous.wants  # "What grades can ...?" then "Where does Lancashire sit on that?"
+            if kind == "meaning" and wants is None and statement is None and (previous.wants == "rating"
+                                                                                or previous.kind == "overview"):
+                wants = "rating"  # "Blackpool's rating?" then "what does that mean?": what that rating means
             if wants is None and previous.kind == "meaning" and named:
                 wants = "score" if statement else "rating"  # what that statement's score (or the rating) is there
             # what it leans on: the previous question, and, if that was itself short ("Who has to sign off the

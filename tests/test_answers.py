@@ -468,3 +468,11 @@ def test_what_a_council_is_doing_about_it_is_answered_by_its_actions(service):
     assert reply["query"]["kind"] == "action" and reply["answer"].startswith("What the reports say Lancashire is doing:")
     assert "Strengthening recruitment" in reply["answer"]  # the council's own list of what it is working on
     assert all(service.document(q["doc"])["text"][q["start"]:q["end"]] == q["text"] for q in reply["quotes"])
+
+
+def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
+    first = service.ask("What rating did Blackpool get?")
+    reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
+    assert reply["fact"]["kind"] == "meaning" and "significant shortfalls" in reply["answer"]  # Inadequate: a 1
+    src = reply["answer_source"]
+    assert service.document(src["doc"])["text"][src["start"]:src["end"]] == reply["answer"]

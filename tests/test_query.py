@@ -208,3 +208,24 @@ def test_asking_for_the_largest_figure(understand):
     assert understand("What was the maximum wait for an assessment in Blackpool?").extreme
     assert not understand("How long did people wait for assessments in Lancashire?").extreme
     assert not understand("What did most people say about Blackpool?").extreme  # no figure asked for
+
+
+def test_asking_about_a_council_and_nothing_else_is_an_overview(understand):
+    assert understand("Tell me about Lincolnshire").kind == "overview"
+    assert understand("tell me about blackpool and lancashire").councils == ("Blackpool Council", "Lancashire County Council")
+    assert understand("tell me about blackpool and lancashire").kind == "overview"
+    assert understand("Blackpool?").kind == "overview"  # opening a conversation
+    assert understand("Tell me about Blackpool's carers").kind == "factual"  # a topic of its own
+
+
+def test_a_bare_council_name_in_a_conversation_asks_the_previous_question_of_it(understand):
+    first = understand("What score did Blackpool get for safeguarding?")
+    then = understand("Lancashire?", first)
+    assert then.follow_up and then.councils == ("Lancashire County Council",)
+    assert (then.wants, then.statement) == ("score", "Safeguarding")
+
+
+def test_what_a_rating_means_after_the_rating(understand):
+    first = understand("What rating did Lancashire get?")
+    then = understand("what does that mean?", first)
+    assert (then.kind, then.wants, then.councils) == ("meaning", "rating", ("Lancashire County Council",))
