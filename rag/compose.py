@@ -238,6 +238,13 @@ class Composer:
                               "source": {"doc": quotes[0].doc_id, "start": quotes[0].start, "end": quotes[0].end}
                               if quotes else None})
             rows.append({"header": rec.name, "cells": cells})
+        if not statement and not topical and all(r.standing() is not None for r in recs):
+            ahead = sorted(recs, key=lambda r: r.standing(), reverse=True)
+            if ahead[0].standing() != ahead[1].standing():  # who comes out ahead, as the rank of councils orders them
+                by = "its overall rating" if ahead[0].rating.value != ahead[1].rating.value else \
+                    f"its quality statement scores (both rated {ahead[0].rating.value})" if len(recs) == 2 else \
+                    "its overall rating, then its quality statement scores"
+                out.lines.insert(0, f"{ahead[0].name} comes out ahead on {by}.")
         columns = ["Council", *([statement] if statement else []), "Overall rating", "Quality statement scores"] \
             + (["What the reports say"] if topical else [])
         out.table = {"caption": "Comparison: " + ", ".join(short_name(r.name) for r in recs), "columns": columns,
@@ -366,7 +373,7 @@ def _on_topic(query: Query, text: str) -> bool:
 
 def _has_topic(query: Query) -> bool:
     """Whether the question asks about something beyond ratings and scores ("shorter waiting lists")."""
-    words = set(query.corrected.lower().split())
+    words = set(re.findall(r"[\w']+", query.corrected.lower()))
     return bool(words - {"compare", "and", "or", "vs", "versus", "the", "cqc", "ratings", "rating", "scores",
                          "score", "how", "do", "does", "did", "is", "better", "worse", "than", "which", "had",
                          "in", "pilot", "stack", "up", "against", "quality", "statement"}

@@ -36,6 +36,8 @@ _KIND_PATTERNS = [
                 r"|\bwhat (is|are) (a |an |the )?(dols|nine quality statements|quality statements|themes)\b"
                 r"|\bwhat (grades|ratings|scores) can\b|\bwhat (is|are) the (grades|ratings|possible (scores|ratings))\b"),
     ("compare", r"\bcompar|\bversus\b|\bvs\b|\bstack up\b|\b(better|worse|higher|lower|shorter|longer|bigger) than\b"
+                r"|^\W*(and |so )?which (one |of them |of the two |of those )?(is|was|did|does|do|has|had|got|scored|performed|"
+                r"came out|comes out) (better|worse|higher|lower|best|worst)\b"
                 r"|\bdiffer(ence|ent)?\b.*\bbetween\b"),
     ("rank", r"\b(did|do|does|came out|come out|performed|perform|scored) (the )?(best|worst|least|most|highest|lowest)\b"
              r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b"
@@ -178,6 +180,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
 
     @property
@@ -194,7 +197,7 @@ class Query:
     @classmethod
     def from_json(cls, data: dict) -> "Query":
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("councils", "named", "uncovered", "topic"):
+        for name in ("councils", "named", "uncovered", "topic", "mentioned"):
             fields[name] = tuple(fields.get(name) or ())
         if fields.get("previous_answer"):
             fields["previous_answer"] = tuple(fields["previous_answer"])
@@ -372,12 +375,15 @@ class Understander:
         if kind == "factual" and len(named) >= 2 and re.search(r"\bwhich\b|\bor\b", lower):
             kind = "compare"  # "Which had shorter waiting lists, Lincolnshire or Suffolk?"
         across = bool(_ACROSS.search(lower)) and len(named) != 1
-        if kind == "compare" and len(named) < 2 and not across and not (previous is not None and _ANAPHOR.search(lower)):
+        # "which is better?" compares what the conversation has been about
+        talked_over = kind == "compare" and not named and not across and previous is not None and len(previous.mentioned) >= 2
+        if kind == "compare" and len(named) < 2 and not across and not talked_over \
+                and not (previous is not None and _ANAPHOR.search(lower)):
             kind = "factual"  # "south team vs north shore": two things within one council, not councils
         words = tokenize(corrected)
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
-        follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short
+        follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short or talked_over
                                               or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
         councils = filtered or named
@@ -385,7 +391,9 @@ class Understander:
         if follow_up and kind == "factual" and _OTHERS.search(lower) and previous.kind in ("overview", "compare"):
             kind = "compare"  # "How is Nottingham doing?" then "what about the others?"
         if follow_up:
-            if not councils and (not across or kind == "compare"):  # "is that worse than the others?"
+            if talked_over:  # "How is Nottingham doing?" ... "what about Suffolk?" ... "which is better?"
+                councils = previous.mentioned
+            elif not councils and (not across or kind == "compare"):  # "is that worse than the others?"
                 councils = previous.councils
             elif kind == "compare" and len(named) == 1 and not filtered:  # "is that worse than Blackpool?"
                 councils = tuple(dict.fromkeys((*previous.councils, *named)))
@@ -457,6 +465,8 @@ class Understander:
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
+                     mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
+                                                       if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))
 
     def _without_councils(self, text: str) -> str:

@@ -476,3 +476,10 @@ def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     assert reply["fact"]["kind"] == "meaning" and "significant shortfalls" in reply["answer"]  # Inadequate: a 1
     src = reply["answer_source"]
     assert service.document(src["doc"])["text"][src["start"]:src["end"]] == reply["answer"]
+
+
+def test_a_comparison_says_which_council_comes_out_ahead(service):
+    reply = service.ask("Compare Blackpool and Lancashire")
+    assert reply["answer"].startswith("Lancashire County Council comes out ahead on its overall rating.")
+    reply = service.ask("Compare Suffolk and Birmingham")  # both rated Good: by their quality statement scores
+    assert reply["answer"].startswith("Suffolk County Council comes out ahead on its quality statement scores")

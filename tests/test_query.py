@@ -229,3 +229,11 @@ def test_what_a_rating_means_after_the_rating(understand):
     first = understand("What rating did Lancashire get?")
     then = understand("what does that mean?", first)
     assert (then.kind, then.wants, then.councils) == ("meaning", "rating", ("Lancashire County Council",))
+
+
+def test_which_is_better_compares_the_councils_the_conversation_was_about(understand):
+    first = understand("How is Nottingham doing?")
+    second = understand("what about Suffolk?", first)
+    then = understand("which is better?", second)
+    assert then.kind == "compare" and set(then.councils) == {"Nottingham City Council", "Suffolk County Council"}
+    assert second.mentioned == ("Nottingham City Council", "Suffolk County Council")
