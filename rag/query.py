@@ -42,10 +42,15 @@ _KIND_PATTERNS = [
     ("rank", r"\b(did|do|does|came out|come out|performed|perform|scored) (the )?(best|worst|least|most|highest|lowest)\b"
              r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b"
              r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
-             r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"),
+             r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"
+             r"|\bwhich (pilot )?(council|authority|one)s? (is|was|are|were) (the )?(best|worst|top|bottom|highest|lowest)\b"
+             r"|\bthe (best|worst)( rated)? (pilot )?council\b"),
     ("list", r"\bwhich councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
              r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
-             r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"),
+             r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"
+             # "Did any council get outstanding?", "Were all the pilot councils rated good?"
+             r"|\b(did|was|were|has|have|is|are) (any|all|none) (of )?(\w+ ){0,2}(councils?|authorities)( \w+)? (get|got|rated|receive|"
+             r"received|given|scored|been rated|achieve|achieved)\b"),
     # what a council is doing about its findings: its actions and plans
     ("action", r"\bwhat (is|are|was|were|has|have|will) (the council|the authority|\w+( \w+)?) (doing|done|do|going to do|planning)\b"
                r"(?! well)|\bwhat (steps|actions?|measures)\b|\bhow (is|are|will|does|do) \w+( \w+)? (going to )?(fix|tackl|address|"

@@ -483,3 +483,8 @@ def test_a_comparison_says_which_council_comes_out_ahead(service):
     assert reply["answer"].startswith("Lancashire County Council comes out ahead on its overall rating.")
     reply = service.ask("Compare Suffolk and Birmingham")  # both rated Good: by their quality statement scores
     assert reply["answer"].startswith("Suffolk County Council comes out ahead on its quality statement scores")
+
+
+def test_did_any_council_get_a_rating_is_answered_from_the_records(service):
+    reply = service.ask("Did any council get outstanding?")
+    assert reply["answer_kind"] == "records" and reply["answer"].startswith("Rated Outstanding: none.")

@@ -31,6 +31,10 @@ def understand(service):
     ("And what is the council doing about it?", "action"),
     ("How is Lancashire going to fix its waiting lists?", "action"),
     ("What is Blackpool doing well?", "strengths"),
+    ("Which council is the worst?", "rank"),
+    ("Which is the best council?", "rank"),
+    ("Did any council get outstanding?", "list"),
+    ("Were all the pilot councils rated good?", "list"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
