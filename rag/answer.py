@@ -360,12 +360,12 @@ class AnswerPicker:
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
              counted: str | None = None, opinions: bool = False, role: str | None = None,
-             topic: tuple[str, ...] = (), extreme: bool = False) -> Answer | None:
+             topic: tuple[str, ...] = (), extreme: bool = False, strict: bool = True) -> Answer | None:
         """The best answering span. `councils`: the ones the question is about; sentences from passages
         about other councils count for less. `wants`: what the question asks for (Query.wants). `topic`: what it
         is about (Query.topic): a figure answers only in a span, or under a heading, sharing one of its words."""
         ranked = self.ranked(question, hits, councils, n=1, wants=wants, counted=counted, opinions=opinions, role=role,
-                             topic=topic, extreme=extreme)
+                             topic=topic, extreme=extreme, strict=strict)
         return ranked[0] if ranked else None
 
     def features(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
@@ -429,16 +429,17 @@ class AnswerPicker:
         return spans, features
 
     @staticmethod
-    def score(f: dict[str, np.ndarray], wants: str | None = None) -> np.ndarray:
-        """Each span's score from its features; -inf where it cannot answer (a figure asked for and not held)."""
+    def score(f: dict[str, np.ndarray], wants: str | None = None, strict: bool = True) -> np.ndarray:
+        """Each span's score from its features; -inf where it cannot answer (a figure asked for and not held). Not
+        `strict` (keywords, not a question: "nottingham waiting times"), a figure is preferred, not required."""
         score = (W_LEXICAL * f["lexical"] + W_DENSE * f["dense"] + W_KIND * f["kind"] + W_RANK * f["rank"]) \
             * f["length_ok"] * f["elsewhere"] * f["single"] * f.get("hearsay", 1.0)
-        if wants in FIGURES:  # only a span holding the figure, from a passage about the council asked about
+        if wants in FIGURES and strict:  # only a span holding the figure, from a passage about the council asked about
             # (the largest figure if that was asked and any span has it, else any; a count of what was asked if any
             # span has one, else a share of it: "17.70% of people")
             able = (f["kind"] > 0) & (f["elsewhere"] == 1.0) & f.get("topical", True)
             score = np.where(able & (f["kind"] >= (f["kind"][able].max() if able.any() else 0)), score, -np.inf)
-        elif wants in PREFERRED and (f["kind"] >= 1.0).any():
+        elif (wants in PREFERRED or wants in FIGURES) and (f["kind"] >= 1.0).any():
             score = np.where(f["kind"] >= 1.0, score, -np.inf)
         return score
 
@@ -477,15 +478,15 @@ class AnswerPicker:
     def ranked(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), n: int = 3,
                per_passage: int | None = None, wants: str | None = None, counted: str | None = None,
                opinions: bool = False, polarity: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-               lede: bool = False, role: str | None = None, topic: tuple[str, ...] = (), extreme: bool = False
-               ) -> list[Answer]:
+               lede: bool = False, role: str | None = None, topic: tuple[str, ...] = (), extreme: bool = False,
+               strict: bool = True) -> list[Answer]:
         """The n best answering spans, best first, none overlapping, at most `per_passage` from one passage.
         A question asking for a figure (FIGURES) is answered only by a span holding one. The other arguments:
         features()."""
         spans, f = self.features(question, hits, councils, wants, polarity, counted, opinions, lede, role, topic, extreme)
         if not spans:
             return []
-        score = self.score(f, wants)
+        score = self.score(f, wants, strict)
         out: list[Answer] = []
         for best in np.argsort(-score, kind="stable"):
             if not np.isfinite(score[best]):

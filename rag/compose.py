@@ -283,9 +283,14 @@ class Composer:
         return out
 
     def _rank_statements(self, query: Query, rec: CouncilRecord | None) -> Composed | None:
-        """Within one council: its quality statements, highest (or lowest) score first."""
-        if rec is None or not rec.statements:
+        """Within one council: its quality statements, highest (or lowest) score first (or, where the reports give
+        only counts or a bound, that they give no score by statement, and what they do give)."""
+        if rec is None:
             return None
+        if not rec.statements:
+            given = rec.score_facts()
+            return Composed([f"The reports here give no score by quality statement for {rec.name}; they say only: "
+                             + " ".join(f.summary() for f in given)], records=given) if given else None
         facts = [rec.statements[s] for s in cqc.QUALITY_STATEMENTS if s in rec.statements]
         facts.sort(key=lambda f: f.value, reverse=query.order != "low")
         edge = facts[0].value

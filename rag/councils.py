@@ -14,6 +14,17 @@ from .text import fold_quotes
 _KINDS = r"(?:(?:county|city|borough|metropolitan borough|district)\s+)?council"
 
 
+# The usual short forms of county names ("Lancs dols backlog"), by the county's name as a key. Notts is
+# Nottinghamshire, not Nottingham City.
+ABBREVIATIONS = {
+    "lancashire": ("lancs",), "lincolnshire": ("lincs",), "north lincolnshire": ("north lincs", "n lincs", "n. lincs"),
+    "nottinghamshire": ("notts",), "leicestershire": ("leics",), "hampshire": ("hants",), "gloucestershire": ("glos",),
+    "hertfordshire": ("herts",), "bedfordshire": ("beds",), "buckinghamshire": ("bucks",), "cambridgeshire": ("cambs",),
+    "oxfordshire": ("oxon",), "wiltshire": ("wilts",), "northamptonshire": ("northants",), "staffordshire": ("staffs",),
+    "worcestershire": ("worcs",), "derbyshire": ("derbys",), "north yorkshire": ("north yorks", "n yorks"),
+}
+
+
 def short_name(council: str) -> str:
     """"Lancashire County Council" -> "Lancashire"; "Blackpool" -> "Blackpool"."""
     return re.sub(rf"\s+{_KINDS}$", "", council.strip(), flags=re.I).strip() or council.strip()
@@ -28,6 +39,12 @@ class CouncilMatcher:
         self.names: dict[str, str] = {}  # key -> canonical full name
         for c in councils:
             self.names.setdefault(key(c), c)
+        for name, short_forms in ABBREVIATIONS.items():
+            for form in short_forms if name in self.names else ():
+                self.names.setdefault(form, self.names[name])
+        forms = sorted((k for k in self.names if key(self.names[k]) != k), key=len, reverse=True)
+        self._short_forms = re.compile(r"\b(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in forms) + r")\b",
+                                       re.I) if forms else None
         alternatives = sorted(self.names, key=len, reverse=True)
         self._pattern = re.compile(
             r"\b(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in alternatives) + rf")(?:'s)?(?:\s+{_KINDS})?\b",
@@ -43,6 +60,12 @@ class CouncilMatcher:
             if name not in found:
                 found.append(name)
         return found
+
+    def spell_out(self, text: str) -> str:
+        """The text with a county's short form written as its name ("lancs dols" -> "Lancashire dols")."""
+        if self._pattern is None or not self._short_forms:
+            return text
+        return self._short_forms.sub(lambda m: short_name(self.names[re.sub(r"\s+", " ", m.group(1).lower())]), text)
 
     def strip(self, text: str) -> str:
         """The text with the council names it contains taken out."""

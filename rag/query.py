@@ -41,6 +41,7 @@ _KIND_PATTERNS = [
                 r"|\bdiffer(ence|ent)?\b.*\bbetween\b"),
     ("rank", r"\b(did|do|does|came out|come out|performed|perform|scored) (the )?(best|worst|least|most|highest|lowest)\b"
              r"|\b(best|worst|lowest|highest|bottom|top) (score|grade|rating|council|possible)\b"
+             r"|\b(best|worst|weakest|strongest) (areas?|quality statements?|statements?|themes?|parts?)\b"
              r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"
              r"|\bwhich (pilot )?(council|authority|one)s? (is|was|are|were) (the )?(best|worst|top|bottom|highest|lowest)\b"
@@ -61,12 +62,13 @@ _KIND_PATTERNS = [
                 r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
                 r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"
-                r"|\b(anything|something) (bad|negative|wrong)\b"),
+                r"|\b(anything|something) (bad|negative|wrong)\b|\bwhat'?s? (is |was )?wrong\b|\b(is|was|are|were|goes|went) wrong with\b"),
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
                  r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"
                  r"|\boverall (rating|verdict|result|picture|judgement|assessment|score|grade)\b|^\W*overall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
-                 r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"),
+                 r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"
+                 r"|\bgood or bad\b|\bany good\b|^\W*(is|are|was|were) \w+( \w+)? (good|bad|ok|okay|failing)\W*$"),
 ]
 _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
 # Thanks, greetings and the like: nothing to look up.
@@ -107,6 +109,10 @@ _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
 _REACTION = re.compile(r"\b(challeng|appeal|disput|contest|welcom|question|react|respond|celebrat|criticis|accept|reject|"
                        r"review|overturn|chang)\w*\b[^?.]*\b(ratings?|rated|scores?|grades?|verdict)\b")
 
+# A question, not keywords: a question word first, or a question mark.
+_QUESTION = re.compile(r"^\W*(and |so |but )?(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+                       r"will|would|has|have|had|should|shall|may|might|tell|give|show|list|compare|explain|describe|"
+                       r"rank|name|find)\b|\?")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
 # out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
 _ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|(an )?overview (of|for)|"
@@ -139,9 +145,9 @@ _JUDGING = re.compile(r"^\W*(and )?(is|was|are|were|isn't|wasn't) (that|this|it|
 _EXTREME = re.compile(r"\b(longest|maximum|max|most|highest|largest|biggest|greatest|peak)\b")
 _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
-_HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly)\b")
+_HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly|strongest)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
-_LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least)\b")
+_LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
@@ -185,6 +191,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
 
@@ -341,7 +348,7 @@ class Understander:
                  centroids: dict[str, np.ndarray] | None = None):
         self.matcher = matcher
         self.gazetteer = gazetteer
-        names = [w for c in matcher.names.values() for w in _WORD.findall(short_name(c).lower())]
+        names = [w for name in matcher.names for w in _WORD.findall(name)]  # short names and their short forms
         self.speller = Speller(texts, names)
         self.statements = StatementMatcher(encoder, centroids)
 
@@ -349,7 +356,7 @@ class Understander:
                    previous_answer: tuple[str, int, int] | None = None, for_search: bool = False) -> Query:
         """`for_search` (/api/search, whose reply shows no Query): the statement is matched by meaning (a second
         text for the model) only where it can change the passages or records found (see `_statement_matters`)."""
-        corrected = self.speller.correct(question)
+        corrected = self.matcher.spell_out(self.speller.correct(question))
         lower = fold_quotes(corrected).lower()
         named = tuple(self.matcher.find(corrected))
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
@@ -470,6 +477,7 @@ class Understander:
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
+                     keywords=not _QUESTION.search(lower),
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

@@ -414,9 +414,10 @@ class Service:
         figure of the kind asked for."""
         found, why = loaded.answers.supported(query.search, hits)
         answer = self._quote(loaded, query, hits) if found else None
-        if answer is not None and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
+        if answer is not None and not query.keywords \
+                and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
             answer = None
-        if found and answer is None and query.wants in FIGURES:  # a figure asked for, and no passage holds it
+        if found and answer is None and query.wants in FIGURES and not query.keywords:  # no passage holds the figure
             why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
                 f" of the {query.role}" if query.role else "")
         return answer, why
@@ -450,7 +451,8 @@ class Service:
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
         return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
                                    opinions=query.opinions, role=query.role,
-                                   topic=() if query.follow_up else query.topic, extreme=query.extreme)
+                                   topic=() if query.follow_up else query.topic, extreme=query.extreme,
+                                   strict=not query.keywords)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:

@@ -488,3 +488,17 @@ def test_a_comparison_says_which_council_comes_out_ahead(service):
 def test_did_any_council_get_a_rating_is_answered_from_the_records(service):
     reply = service.ask("Did any council get outstanding?")
     assert reply["answer_kind"] == "records" and reply["answer"].startswith("Rated Outstanding: none.")
+
+
+def test_keywords_naming_a_figure_are_answered_without_one_where_the_reports_give_none(service):
+    # "waiting times" asks for a length of time; as keywords, not a question, the best sentence on it is the answer
+    reply = service.ask("nottingham waiting times")
+    assert reply["found"] and "waiting times" in reply["answer"]
+    reply = service.ask("How long are Nottingham's waiting times?")  # asked: a length of time, or declined
+    assert not reply["found"] or any(ch.isdigit() for ch in reply["answer"])
+
+
+def test_a_weakest_area_without_scores_by_statement_says_what_the_reports_give(service):
+    reply = service.ask("What's Lancashire's worst area?")
+    assert reply["answer_kind"] == "records" and "no score by quality statement" in reply["answer"]
+    assert "lowest score was 1" in service.ask("What is Blackpool's weakest area?")["answer"]

@@ -35,6 +35,10 @@ def understand(service):
     ("Which is the best council?", "rank"),
     ("Did any council get outstanding?", "list"),
     ("Were all the pilot councils rated good?", "list"),
+    ("whats wrong with blackpool", "improve"),
+    ("suffolk good or bad", "overview"),
+    ("Is Blackpool failing?", "overview"),
+    ("What is Blackpool's weakest area?", "rank"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
@@ -241,3 +245,15 @@ def test_which_is_better_compares_the_councils_the_conversation_was_about(unders
     then = understand("which is better?", second)
     assert then.kind == "compare" and set(then.councils) == {"Nottingham City Council", "Suffolk County Council"}
     assert second.mentioned == ("Nottingham City Council", "Suffolk County Council")
+
+
+def test_a_countys_short_form_is_read_as_its_name(understand):
+    query = understand("lancs dols backlog")
+    assert query.councils == ("Lancashire County Council",) and query.searched_for == "Lancashire dols backlog"
+    assert understand("N Lincs waiting lists").councils == ("North Lincolnshire Council",)
+
+
+def test_keywords_are_not_a_question(understand):
+    assert understand("nottingham waiting times").keywords
+    assert not understand("How long are Nottingham's waiting times?").keywords
+    assert not understand("nottingham waiting times?").keywords
