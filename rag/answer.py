@@ -358,6 +358,15 @@ class AnswerPicker:
             self._directions[polarity] = toward - away
         return self._directions[polarity]
 
+    @staticmethod
+    def reading(query) -> dict:
+        """What the picker reads of a parsed question (rag.query.Query), as arguments of pick() and ranked(): the
+        councils it is about, what it asks for, what it counts, whose name, its topic (a follow-up's is the previous
+        question's), whether it asks for the largest figure, and whether it is only keywords."""
+        return dict(councils=query.councils, wants=query.wants, counted=query.counted, opinions=query.opinions,
+                    role=query.role, topic=() if query.follow_up else query.topic, extreme=query.extreme,
+                    strict=not query.keywords)
+
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,
              counted: str | None = None, opinions: bool = False, role: str | None = None,
              topic: tuple[str, ...] = (), extreme: bool = False, strict: bool = True) -> Answer | None:

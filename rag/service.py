@@ -444,15 +444,12 @@ class Service:
             said = loaded.answers.pick(query.search, hits, councils=query.councils, wants=query.wants)
             doc, start, end = query.previous_answer
             return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
-        councils = query.councils
+        reading = loaded.answers.reading(query)
         if query.more and query.previous_answer:  # "tell me more": the best answer that is not the one given
             doc, start, end = query.previous_answer
-            ranked = loaded.answers.ranked(query.search, hits, councils, n=3, wants=query.wants, counted=query.counted)
+            ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
-        return loaded.answers.pick(query.search, hits, councils=councils, wants=query.wants, counted=query.counted,
-                                   opinions=query.opinions, role=query.role,
-                                   topic=() if query.follow_up else query.topic, extreme=query.extreme,
-                                   strict=not query.keywords)
+        return loaded.answers.pick(query.search, hits, **reading)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:
