@@ -9,7 +9,7 @@ whether it holds the kind of thing asked for (a number for "how many", a date fo
 from __future__ import annotations
 
 import math
-from functools import cached_property, lru_cache
+from functools import cached_property
 import re
 from dataclasses import dataclass
 
@@ -116,12 +116,6 @@ _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
 
 
-@lru_cache(maxsize=65536)
-def _terms(text: str) -> frozenset[str]:
-    """The terms of a sentence or passage context, kept: the same sentences are scored for question after question."""
-    return frozenset(tokenize(text))
-
-
 def is_pointer(text: str) -> bool:
     """Whether a sentence only points elsewhere ("You can read the full report on ..."): no finding."""
     return bool(_NAVIGATION.match(text))
@@ -194,7 +188,7 @@ class AnswerPicker:
             return np.zeros(len(texts))
         out = []
         for text, context in zip(texts, contexts):
-            present = _terms(text) | _terms(context)
+            present = set(tokenize(text)) | set(tokenize(context))  # tokenize remembers each text's terms
             out.append(sum(w for g, w in unique.items() if any(t in present for t in g)) / total)
         return np.array(out)
 
@@ -433,7 +427,7 @@ class AnswerPicker:
                     "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
         if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
-            features["topical"] = np.array([bool(words & (_terms(t) | _terms(" ".join(hits[i].passage.section))))
+            features["topical"] = np.array([bool(words & (set(tokenize(t)) | set(tokenize(" ".join(hits[i].passage.section)))))
                                             for t, (i, *_) in zip(texts, spans)])
         return spans, features
 
