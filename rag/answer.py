@@ -358,7 +358,7 @@ class AnswerPicker:
         councils it is about, what it asks for, what it counts, whose name, its topic (a follow-up's is the previous
         question's), whether it asks for the largest figure, and whether it is only keywords."""
         return dict(councils=query.councils, wants=query.wants, counted=query.counted, opinions=query.opinions,
-                    role=query.role, topic=() if query.follow_up else query.topic, extreme=query.extreme,
+                    role=query.role, topic=query.topic, extreme=query.extreme,
                     strict=not query.keywords)
 
     def pick(self, question: str, hits: list[Hit], councils: tuple[str, ...] = (), wants: str | None = None,

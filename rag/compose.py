@@ -45,6 +45,9 @@ class Composed:
     table: dict | None = None
     found: bool = True
     message: str = ""
+    # the councils the answer turned out to be about when the question named none (a ranking's first): what the next
+    # turn's "they" and "why?" mean
+    about: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -278,6 +281,7 @@ class Composer:
         unrated = [r.name for r in self.all_records(query) if r.standing() is None]
         if unrated:
             out.lines.append("No rating stated for: " + ", ".join(unrated) + ".")
+        out.about = tuple(r.name for r in top)
         out.table = {"caption": f"Councils ranked ({word} first)",
                      "columns": ["Rank", "Council", "Overall rating", "Quality statement scores"], "rows": rows}
         return out

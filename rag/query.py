@@ -94,7 +94,7 @@ _WANT_PATTERNS = [
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
     ("size", r"\bhow (big|large|bad|long) (is|was|are|were) (the |its |their |\w+'s )?(\w+ )?(backlog|waiting list|list|queue)s?\b"
              r"|\bhow (big|large)\b|\bwhat size\b|\bscale of\b"),
-    ("duration", r"\bhow long\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
+    ("duration", r"\bhow long\b|\bhow (quickly|fast|soon)\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
                  r"|\b(long|longest|maximum|max|average|median|typical|usual) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
@@ -113,6 +113,8 @@ _REACTION = re.compile(r"\b(challeng|appeal|disput|contest|welcom|question|react
 _QUESTION = re.compile(r"^\W*(and |so |but )?(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
                        r"will|would|has|have|had|should|shall|may|might|tell|give|show|list|compare|explain|describe|"
                        r"rank|name|find)\b|\?")
+# A yes-or-no question ("has it improved?", "is that a lot?").
+_YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
 # out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
 _ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|(an )?overview (of|for)|"
@@ -411,7 +413,8 @@ class Understander:
                 councils = tuple(dict.fromkeys((*previous.councils, *named)))
             if statement is None and previous.statement:
                 statement, statement_by = previous.statement, "conversation"
-            elliptical = bool(_ELLIPTICAL.match(lower)) or short
+            # "has it improved?" asks a question of its own about the same thing: not the previous one again
+            elliptical = bool(_ELLIPTICAL.match(lower)) or (short and not _YES_NO.match(lower))
             new_statement = statement_by == "name" and statement != previous.statement
             if elliptical and kind == "factual" and wants in (None, "score", "rating"):
                 # "and for safeguarding?" after a question about the whole council asks about that statement
@@ -467,6 +470,8 @@ class Understander:
         skip = set(tokenize(asking)) | {"council", "cqc"}
         topic = tuple(dict.fromkeys(w for w in _WORD.findall(self.matcher.strip(corrected).lower())
                                     if (stems := tokenize(w)) and stems[0] not in skip))
+        if follow_up:  # "is that a lot?" is about what the previous question was about
+            topic = tuple(dict.fromkeys((*topic, *previous.topic)))
         return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,

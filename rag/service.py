@@ -301,15 +301,19 @@ class Service:
                  "citations": [], "council": query.councils[0] if query.councils else None,
                  "scope": {"councils": list(query.councils)}, "conversation_id": conv.id,
                  "mode": retriever.effective_mode(None)}
+        about: tuple[str, ...] = ()
         try:
-            self._answer(loaded, query, reply, council, doc)
+            about = self._answer(loaded, query, reply, council, doc) or ()
         finally:
             source = reply["answer_source"]
+            if about and not query.councils:  # "Which council did worst?" then "why?": why that one did
+                query = dataclasses.replace(query, councils=about, mentioned=tuple(dict.fromkeys((*query.mentioned, *about))))
             if query.kind != "social":  # "thanks": the next question follows on from the one before it
                 self.conversations.record(conv, query, (source["doc"], source["start"], source["end"]) if source else None)
         return reply
 
-    def _answer(self, loaded: Loaded, query: Query, reply: dict, council, doc) -> None:
+    def _answer(self, loaded: Loaded, query: Query, reply: dict, council, doc) -> tuple[str, ...]:
+        """Fills in the reply; returns the councils a composed answer turned out to be about (Composed.about), if any."""
         retriever, index = loaded.retriever, loaded.index
         if query.kind == "social":
             reply["message"] = ("Ask another question about the councils' adult social care assessments, "
@@ -332,7 +336,7 @@ class Service:
                 quoted = [hit_json(h, index) for h in self._hits_for(loaded, composed.quotes)]
                 keys = {(c["doc"], c["start"]) for c in quoted}
                 reply["citations"] = (quoted + [c for c in reply["citations"] if (c["doc"], c["start"]) not in keys])[:CITATIONS]
-            return
+            return composed.about
         if fact is not None:
             fact_json = fact.json(index)
             reply.update(answer=fact_json["source"]["text"], answer_plain=plain(fact_json["source"]["text"]),

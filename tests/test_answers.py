@@ -502,3 +502,12 @@ def test_a_weakest_area_without_scores_by_statement_says_what_the_reports_give(s
     reply = service.ask("What's Lancashire's worst area?")
     assert reply["answer_kind"] == "records" and "no score by quality statement" in reply["answer"]
     assert "lowest score was 1" in service.ask("What is Blackpool's weakest area?")["answer"]
+
+
+def test_after_a_ranking_they_and_why_mean_the_council_that_came_first(service):
+    first = service.ask("Which pilot council had the lowest score?")
+    assert first["answer"].startswith("Nottingham City Council comes last.")
+    reply = service.ask("why?", conversation_id=first["conversation_id"])
+    assert list(reply["query"]["councils"]) == ["Nottingham City Council"] and reply["query"]["kind"] == "improve"
+    assert reply["found"] and all("Nottingham" in q["text"] or q["doc"] == reply["quotes"][0]["doc"]
+                                  for q in reply["quotes"])

@@ -257,3 +257,11 @@ def test_keywords_are_not_a_question(understand):
     assert understand("nottingham waiting times").keywords
     assert not understand("How long are Nottingham's waiting times?").keywords
     assert not understand("nottingham waiting times?").keywords
+
+
+def test_a_yes_no_follow_up_asks_its_own_question_about_the_same_thing(understand):
+    first = understand("How long were the waits at Suffolk's contact centre?")
+    then = understand("has it improved?", first)
+    assert then.follow_up and then.wants is None  # not "how long" again
+    assert set(first.topic) <= set(then.topic)  # a figure it asks for must be on the same topic
+    assert understand("how quickly were they dealt with?").wants == "duration"
