@@ -55,7 +55,8 @@ _KIND_PATTERNS = [
     # what a council is doing about its findings: its actions and plans
     ("action", r"\bwhat (is|are|was|were|has|have|will) (the council|the authority|\w+( \w+)?) (doing|done|do|going to do|planning)\b"
                r"(?! well)|\bwhat (steps|actions?|measures)\b|\bhow (is|are|will|does|do) \w+( \w+)? (going to )?(fix|tackl|address|"
-               r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"),
+               r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"
+               r"|\bwhat'?s?( is| are| has been| have been)?( \w+)? being done\b|\bwhat (has|have) been done\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
                   r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"),
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"

@@ -30,6 +30,8 @@ def understand(service):
     ("What is Blackpool Council doing to turn adult social care around?", "action"),
     ("And what is the council doing about it?", "action"),
     ("How is Lancashire going to fix its waiting lists?", "action"),
+    ("What's being done about waiting lists in Lancashire?", "action"),
+    ("whats actually being done about the long waits", "action"),
     ("What is Blackpool doing well?", "strengths"),
     ("Which council is the worst?", "rank"),
     ("Which is the best council?", "rank"),
