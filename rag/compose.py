@@ -277,7 +277,9 @@ class Composer:
                                                      self._cell(rec.scores_phrase() or "not stated",
                                                                 (rec.score_facts() or [None])[0])]})
         lead = " and ".join(r.name for r in top)
-        out.lines.insert(0, f"{lead} {'come' if len(top) > 1 else 'comes'} {'last' if query.order == 'low' else 'first'}.")
+        among = f"the {len(self.all_records(query))} {'pilot ' if query.pilot else ''}councils the reports here cover"
+        out.lines.insert(0, f"{lead} {'come' if len(top) > 1 else 'comes'} {'last' if query.order == 'low' else 'first'} "
+                            f"of {among}.")
         unrated = [r.name for r in self.all_records(query) if r.standing() is None]
         if unrated:
             out.lines.append("No rating stated for: " + ", ".join(unrated) + ".")
