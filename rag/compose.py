@@ -169,14 +169,15 @@ class Composer:
         rec = self.facts.get(query.councils[0])
         fact = rec.statements.get(query.statement) if rec else None
         side = "strengths" if fact and fact.value >= 3 else "improve"
+        # with no score to explain, what the reports say of the statement by name, on either side
         quotes = [q for q in self.picker.ranked(f"{query.statement} {query.search}", hits, query.councils, n=REASONS + 2,
-                                                per_passage=2, polarity=cqc.FINDING_SIDES[side])
-                  if not is_pointer(q.text)][:REASONS]
+                                                per_passage=2, polarity=cqc.FINDING_SIDES[side] if fact else None)
+                  if not is_pointer(q.text) and (fact or query.statement.lower() in q.text.lower())][:REASONS]
         if not quotes:
             return None
         name = short_name(query.councils[0])
         head = (f"Why {name} scored {fact.value} for {query.statement}, in the report's words:" if fact
-                else f"What the reports say about {query.statement} at {name}:")
+                else f"The reports here give no {query.statement} score for {name}; what they say about it:")
         return Composed([head, *("- " + self._quote_line(q) for q in quotes)], records=[fact] if fact else [],
                         quotes=quotes)
 

@@ -382,7 +382,10 @@ class Service:
             summary = [Hit(p, index.text(p), 1.0, {"summary": 1.0}) for p in index.passages
                        if query.councils[0] in p.councils and any(SUMMARY_HEADING.search(s) for s in p.section)
                        and query.statement.lower() in index.text(p).lower()]
-            return composer.reasons(query, summary + [h for h in hits if query.statement in h.passage.section])
+            under = [h for h in hits if query.statement in h.passage.section]
+            # a council whose reports give no score by statement (a news article): what they say of it by name
+            named = [h for h in hits if query.statement.lower() in h.text.lower()]
+            return composer.reasons(query, summary + (under or named))
         if query.kind in ("overview", "compare", *FINDINGS_KINDS):
             if not quotes and query.kind in FINDINGS_KINDS:
                 return None

@@ -511,3 +511,12 @@ def test_after_a_ranking_they_and_why_mean_the_council_that_came_first(service):
     assert list(reply["query"]["councils"]) == ["Nottingham City Council"] and reply["query"]["kind"] == "improve"
     assert reply["found"] and all("Nottingham" in q["text"] or q["doc"] == reply["quotes"][0]["doc"]
                                   for q in reply["quotes"])
+
+
+def test_why_so_low_then_a_council_without_statement_scores_gets_what_its_reports_say_of_the_statement(service):
+    conversation = None
+    for question in ("What score did Blackpool get for safeguarding?", "why so low?", "what about Lancashire?"):
+        reply = service.ask(question, conversation_id=conversation)
+        conversation = reply["conversation_id"]
+    assert reply["answer"].startswith("The reports here give no Safeguarding score for Lancashire")
+    assert reply["quotes"] and all("safeguarding" in q["text"].lower() for q in reply["quotes"])
