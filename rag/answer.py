@@ -71,7 +71,7 @@ HOLDS = {
     # who: a named role or a title ("Wendy Bowkett, executive councillor", "an independent Chair", "Cllr Smith")
     "person": re.compile(r"\b(cllr|councillor|dr|mr|mrs|ms|professor|chair|chairs|chaired|chief|director|executive|"
                          r"cabinet member|leader|lead member|head of|spokes(person|man|woman)|minister|secretary of state|"
-                         r"inspector|commissioner|mayor)\b", re.I),
+                         r"inspector|commissioner|mayor|department|government|ministry)\b", re.I),
     # how often: "met quarterly", "6 weekly", "every three months", "twice a year"
     "frequency": re.compile(r"\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|regularly|routinely)\b"
                             r"|\b(every|each) (\w+ )?(day|week|month|quarter|year)s?\b|\b(once|twice|\w+ times) (a|an|per|each) \w+",

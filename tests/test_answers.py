@@ -520,3 +520,9 @@ def test_why_so_low_then_a_council_without_statement_scores_gets_what_its_report
         conversation = reply["conversation_id"]
     assert reply["answer"].startswith("The reports here give no Safeguarding score for Lancashire")
     assert reply["quotes"] and all("safeguarding" in q["text"].lower() for q in reply["quotes"])
+
+
+def test_who_is_answered_by_a_body_of_government_too(service):
+    first = service.ask("What is Blackpool Council doing to turn adult social care around?")
+    reply = service.ask("Who has to sign off the plan?", conversation_id=first["conversation_id"])
+    assert "approved by the Department for Health and Social Care" in reply["answer"]
