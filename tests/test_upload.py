@@ -79,6 +79,10 @@ def test_uploads_need_the_token(admin):
         assert "Authorization: Bearer" in r.json()["detail"]
     assert client.delete("/api/documents/lancashire-rated-requires-improvement-news").status_code == 403
     assert not (settings.corpus_dir / "kent.md").exists()
+    # without the token a request is refused for that, before anything is said about what its body lacks
+    r = client.post("/api/documents")
+    assert r.status_code == 403 and "Authorization: Bearer" in r.json()["detail"]
+    assert client.post("/api/documents", headers={"Authorization": f"Bearer {settings.admin_token}"}).status_code == 422
 
 
 @pytest.mark.parametrize("name, data, status, words", [

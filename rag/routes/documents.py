@@ -85,6 +85,13 @@ def _require_admin(settings: Settings, authorization: str = "", token: str | Non
         raise UploadRefused("Send the admin token as: Authorization: Bearer <RAG_ADMIN_TOKEN>", 403)
 
 
+def require_admin(authorization: str = Header("", description="Bearer <RAG_ADMIN_TOKEN>"),
+                  settings: Settings = Depends(get_settings)) -> None:
+    """The admin check as a dependency: it runs before the body is validated, so a request without the token is
+    refused for that (403, or 404 when uploads are off), never told what its body lacks."""
+    _require_admin(settings, authorization)
+
+
 @router.get("/documents/{doc_id}/original", response_class=FileResponse, include_in_schema=False)
 def original(doc_id: str, service: Service = Depends(get_service)):
     """The file a document was read from (a PDF opens at a page with #page=N). Found by the document's
@@ -95,21 +102,19 @@ def original(doc_id: str, service: Service = Depends(get_service)):
     return FileResponse(path, media_type=media_type, content_disposition_type=disposition, filename=filename)
 
 
-@router.post("/api/documents", tags=["api"], status_code=202, responses=errors(404))
+@router.post("/api/documents", tags=["api"], status_code=202, responses=errors(404),
+             dependencies=[Depends(require_admin)])
 def api_add_document(file: UploadFile = File(description="a report: .md, .txt, .html or .pdf"),
-                     authorization: str = Header("", description="Bearer <RAG_ADMIN_TOKEN>"),
-                     settings: Settings = Depends(get_settings), uploads: Uploads = Depends(get_uploads)):
+                     uploads: Uploads = Depends(get_uploads)):
     """Add a report: checked, stored in the corpus and indexed in the background. Poll status_url
     until "done" is true; "state" is then "serving" (answers come from it) or "failed" ("message" says why)."""
-    _require_admin(settings, authorization)
     return uploads.add(file.filename or "", file.file.read()).json()
 
 
-@router.delete("/api/documents/{doc_id}", tags=["api"], status_code=202, responses=errors(404))
-def api_delete_document(doc_id: str, authorization: str = Header("", description="Bearer <RAG_ADMIN_TOKEN>"),
-                        settings: Settings = Depends(get_settings), uploads: Uploads = Depends(get_uploads)):
+@router.delete("/api/documents/{doc_id}", tags=["api"], status_code=202, responses=errors(404),
+               dependencies=[Depends(require_admin)])
+def api_delete_document(doc_id: str, uploads: Uploads = Depends(get_uploads)):
     """Remove a report from the corpus and the index (in the background, like an upload)."""
-    _require_admin(settings, authorization)
     return uploads.delete(doc_id).json()
 
 
