@@ -381,11 +381,11 @@ class AnswerPicker:
         of descriptions (what is wanted, its opposite, cqc.FINDING_SIDES); spans closer in meaning to the first
         count for more ("doing well"), and a span leaning to the opposite side, or to neither, is not taken. `lede`
         (an overview): a paragraph's first sentence counts for more."""
-        spans = self._spans(hits, opinions)
         docs = [self.index.documents[h.passage.doc_id].text for h in hits]
-        if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label or a
-            # pointer to read more is none
-            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair and not is_pointer(docs[i][s:e])
+        # a pointer to read more elsewhere answers nothing
+        spans = [(i, s, e, pair) for i, s, e, pair in self._spans(hits, opinions) if not is_pointer(docs[i][s:e])]
+        if polarity is not None:  # a finding is one sentence (two may join praise to a shortfall); a label is none
+            spans = [(i, s, e, pair) for i, s, e, pair in spans if not pair
                      and (_FULL_STOP.search(docs[i][s:e]) or not _TITLE_LINE.match(docs[i][s:e]))]
         if not spans:
             return [], {}

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import cqc
-from .answer import Answer, AnswerPicker, is_pointer
+from .answer import Answer, AnswerPicker
 from .councils import short_name
 from .facts import CouncilRecord, Fact, Facts
 from .index import Index
@@ -108,9 +108,8 @@ class Composer:
         summary = [h for h in hits if any(cqc.SUMMARY_HEADING.search(s) for s in h.passage.section)]
         ordered = summary[:3] + [h for h in hits if h not in summary[:3]]
         question = f"{query.search} {cqc.KIND_WORDING.get(query.kind, '')}".strip()
-        quotes = self.picker.ranked(question, ordered, councils, n=n + 2, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
+        quotes = self.picker.ranked(question, ordered, councils, n=n, per_passage=QUOTES_PER_PASSAGE, wants=query.wants,
                                     polarity=cqc.FINDING_SIDES.get(side or query.kind), lede=lede)
-        quotes = [q for q in quotes if not is_pointer(q.text)][:n]
         return [q for q in quotes if q.score >= QUOTE_MIN_SHARE * quotes[0].score]
 
     def _about(self, hit: Hit, councils: tuple[str, ...]) -> bool:
@@ -172,7 +171,7 @@ class Composer:
         # with no score to explain, what the reports say of the statement by name, on either side
         quotes = [q for q in self.picker.ranked(f"{query.statement} {query.search}", hits, query.councils, n=REASONS + 2,
                                                 per_passage=2, polarity=cqc.FINDING_SIDES[side] if fact else None)
-                  if not is_pointer(q.text) and (fact or query.statement.lower() in q.text.lower())][:REASONS]
+                  if fact or query.statement.lower() in q.text.lower()][:REASONS]
         if not quotes:
             return None
         name = short_name(query.councils[0])
