@@ -114,6 +114,8 @@ _REACTION = re.compile(r"\b(challeng|appeal|disput|contest|welcom|question|react
 _QUESTION = re.compile(r"^\W*(and |so |but )?(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
                        r"will|would|has|have|had|should|shall|may|might|tell|give|show|list|compare|explain|describe|"
                        r"rank|name|find)\b|\?")
+# The word naming a rating or score ("Ofsted rating", "hygiene score").
+_RATED_BY = re.compile(r"\b([A-Za-z]+)(?:'s)? (?:ratings?|scores?|grades?)\b", re.I)
 # A yes-or-no question ("has it improved?", "is that a lot?").
 _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
@@ -194,6 +196,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
@@ -367,7 +370,8 @@ class Understander:
         wants = _first(_WANT_RES, lower)
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
-        if wants in ("rating", "score") and _REACTION.search(lower):
+        rated_by = self._another_body(corrected) if wants in ("rating", "score") else None
+        if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by):
             wants = None
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
             # "Which councils had problems with waiting lists?": findings across councils, not a list of records
@@ -483,10 +487,17 @@ class Understander:
                      counted=" ".join(counted.group(1).split()[:2]) if counted else None,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
-                     keywords=not _QUESTION.search(lower),
+                     keywords=not _QUESTION.search(lower), rated_by=rated_by,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))
+
+    def _another_body(self, text: str) -> str | None:
+        """The name before the rating or score asked for, if the reports never use it ("Blackpool's Ofsted rating"):
+        another body's, not the CQC's. A name: capitalised, or no English word ("the bottom grade" is the CQC's)."""
+        return next((word for m in _RATED_BY.finditer(self.matcher.strip(fold_quotes(text)))
+                     if (word := m.group(1)).lower() not in self.speller.corpus and word.lower() not in STOPWORDS
+                     and (word[0].isupper() or word.lower() not in self.speller.english)), None)
 
     def _without_councils(self, text: str) -> str:
         return self.matcher.strip(text)

@@ -323,6 +323,10 @@ class Service:
             reply["message"] = (f"The reports here don't cover {', '.join(query.uncovered)}. "
                                 f"They cover: {', '.join(retriever.councils())}.")
             return
+        if query.rated_by:  # "What is Blackpool's Ofsted rating?"
+            reply["message"] = (f"The reports here are the CQC's assessments of councils' adult social care; they give "
+                                f"no {query.rated_by} rating or score.")
+            return
         fact = self._fact(loaded, query, council, doc)
         composed = None if fact else self._compose(loaded, query, council, doc)
         hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None, fact=fact,

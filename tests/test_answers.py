@@ -526,3 +526,10 @@ def test_who_is_answered_by_a_body_of_government_too(service):
     first = service.ask("What is Blackpool Council doing to turn adult social care around?")
     reply = service.ask("Who has to sign off the plan?", conversation_id=first["conversation_id"])
     assert "approved by the Department for Health and Social Care" in reply["answer"]
+
+
+def test_another_bodys_rating_is_not_the_cqcs(service):
+    reply = service.ask("What is Blackpool's Ofsted rating?")
+    assert not reply["found"] and "no Ofsted rating" in reply["message"] and reply["fact"] is None
+    assert service.ask("What is Blackpool's CQC rating?")["fact"]["value"] == "Inadequate"
+    assert service.ask("Which council got the bottom grade?")["answer"].startswith("Blackpool Council comes last")
