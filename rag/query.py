@@ -222,6 +222,13 @@ class Query:
         return cls(**fields)
 
 
+# Contractions written without their apostrophe ("whats being done", "dont they have enough staff"): read as
+# meant. Only those that are no other word ("its", "ill", "well", "lets" are).
+_CONTRACTIONS = {w.replace("'", ""): w for w in (
+    "what's that's who's how's where's when's why's there's here's don't doesn't didn't isn't aren't wasn't "
+    "weren't hasn't haven't hadn't can't couldn't wouldn't shouldn't won't i'm i've you're they're they've we've").split()}
+
+
 class Speller:
     """Corrects words that are neither corpus words nor English words to the nearest corpus word."""
 
@@ -266,7 +273,8 @@ class Speller:
         out, pos = [], 0
         for m in _WORD.finditer(text):
             word = _POSSESSIVE.sub("", m.group().strip("'’"))  # "Lincolnshire's" is "Lincolnshire" and its 's
-            fixed = self.correct_word(word, name=word[:1].isupper() and bool(text[:m.start()].strip()))
+            fixed = _CONTRACTIONS.get(word.lower()) or \
+                self.correct_word(word, name=word[:1].isupper() and bool(text[:m.start()].strip()))
             if fixed and fixed != word.lower():
                 out.append(text[pos:m.start()])
                 out.append(fixed)

@@ -267,3 +267,10 @@ def test_a_yes_no_follow_up_asks_its_own_question_about_the_same_thing(understan
     assert then.follow_up and then.wants is None  # not "how long" again
     assert set(first.topic) <= set(then.topic)  # a figure it asks for must be on the same topic
     assert understand("how quickly were they dealt with?").wants == "duration"
+
+
+def test_contractions_without_their_apostrophe_are_read_as_meant(understand):
+    query = understand("dont they have enough staff in lancashire")
+    assert query.searched_for == "don't they have enough staff in lancashire"
+    assert understand("whos in charge of blackpool council").wants == "person"
+    assert understand("whats wrong with blackpool").kind == "improve"
