@@ -98,7 +98,9 @@ class Composer:
 
     def _quote_line(self, answer: Answer) -> str:
         doc = self.index.documents[answer.doc_id]
-        return f"“{plain(answer.text)}” ({doc.title})"
+        text = plain(answer.text)
+        quoted = text[:1] in "“\"" and text[-1:] in "”\""  # a quotation already: not marked twice
+        return f"{text if quoted else f'“{text}”'} ({doc.title})"
 
     def _quotes(self, query: Query, hits: list[Hit], councils: tuple[str, ...], n: int,
                 side: str | None = None, lede: bool = False) -> list[Answer]:

@@ -280,6 +280,8 @@ class Facts:
         meaning; or, for one council, a statement's score, its scores in brief, or its rating."""
         if query.kind == "meaning" and query.score_value:
             return self.meanings.get(query.score_value)
+        if query.kind == "meaning" and query.rating and not query.statement:  # "What does requires improvement mean?"
+            return self.meanings.get(cqc.RATING_SCORES.get(query.rating))
         if query.kind == "meaning" and query.follow_up and query.statement and len(query.councils) == 1:
             # "What score did Blackpool get for safeguarding?" then "what does that mean?": that score's meaning
             fact = (rec := self.get(query.councils[0])) and rec.statements.get(query.statement)

@@ -116,6 +116,8 @@ _QUESTION = re.compile(r"^\W*(and |so |but )?(what|which|who|whom|whose|when|whe
                        r"rank|name|find)\b|\?")
 # The word naming a rating or score ("Ofsted rating", "hygiene score").
 _RATED_BY = re.compile(r"\b([A-Za-z]+)(?:'s)? (?:ratings?|scores?|grades?)\b", re.I)
+# Asking who said something ("who said that?", "who told them that?").
+_WHO_SAID = re.compile(r"\bwho (said|says|wrote|told|stated|was quoted|is quoted)\b|\bwhose (words|quote)\b")
 # A yes-or-no question ("has it improved?", "is that a lot?").
 _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
@@ -196,6 +198,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    attribution: bool = False  # a follow-up asking who said the previous quote ("who said that?")
     rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
@@ -436,7 +439,7 @@ class Understander:
                 if named or new_statement or not words:
                     kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
                         or (previous.kind == "meaning" and councils) else previous.kind
-                wants = wants or previous.wants
+                wants = wants or (None if previous.attribution else previous.wants)  # not "who said that?" again
             if elliptical and kind == "when":  # "by when?": the date of what the previous turn was about
                 kind, wants = "factual", "date"
             if kind == "factual" and wants is None and named and previous.kind == "meaning":
@@ -496,6 +499,7 @@ class Understander:
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,
+                     attribution=follow_up and bool(_WHO_SAID.search(lower)),
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

@@ -323,6 +323,11 @@ class Service:
             reply["message"] = (f"The reports here don't cover {', '.join(query.uncovered)}. "
                                 f"They cover: {', '.join(retriever.councils())}.")
             return
+        if council and query.named and query.councils and query.councils[0] not in query.named:
+            # "What rating did Nottingham get?" with the filter on Blackpool: say so, not Blackpool's rating
+            reply["message"] = (f"The question is about {', '.join(query.named)}, but the answers are filtered to "
+                                f"{query.councils[0]}: clear the council filter, or ask about {query.councils[0]}.")
+            return
         if query.rated_by:  # "What is Blackpool's Ofsted rating?"
             reply["message"] = (f"The reports here are the CQC's assessments of councils' adult social care; they give "
                                 f"no {query.rated_by} rating or score.")
@@ -428,7 +433,10 @@ class Service:
         if answer is not None and not query.keywords \
                 and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):
             answer = None
-        if found and answer is None and query.wants in FIGURES and not query.keywords:  # no passage holds the figure
+        if found and answer is None and query.attribution and query.previous_answer:
+            title = loaded.index.documents[query.previous_answer[0]].title
+            why = f"its passage names no one as saying it: it is the text of “{title}” itself, as far as that shows"
+        elif found and answer is None and query.wants in FIGURES and not query.keywords:  # no passage holds the figure
             why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
                 f" of the {query.role}" if query.role else "")
         return answer, why
@@ -447,14 +455,8 @@ class Service:
     def _quote(self, loaded: Loaded, query: Query, hits: list[Hit]) -> Answer | None:
         """The verbatim span that answers: for a follow-up asking who said it, the attribution of the previous
         quote; for strengths and areas to improve, the council's own summary; else the best sentence."""
-        if query.wants == "person" and query.follow_up and query.previous_answer:
-            said = loaded.answers.attribution(*query.previous_answer)
-            if said is not None:
-                return said
-            # not the previous quote again: that does not say who said it
-            said = loaded.answers.pick(query.search, hits, councils=query.councils, wants=query.wants)
-            doc, start, end = query.previous_answer
-            return None if said is None or (said.doc_id, said.start, said.end) == (doc, start, end) else said
+        if query.attribution and query.previous_answer:  # the speaker its passage names, or no one (see _quoted)
+            return loaded.answers.attribution(*query.previous_answer)
         reading = loaded.answers.reading(query)
         if query.more and query.previous_answer:  # "tell me more": the best answer that is not the one given
             doc, start, end = query.previous_answer
@@ -478,7 +480,7 @@ class Service:
 
     def council(self, slug: str) -> dict:
         facts = self.loaded.facts
-        record = facts.councils.get(slug)
+        record = facts.councils.get(slug) or facts.get(slug)  # "Blackpool" as well as "blackpool"
         if record is None:
             raise NotFound(f"No council {slug!r}. Councils: {', '.join(sorted(facts.councils))}")
         return record.json(self.index)

@@ -537,3 +537,26 @@ def test_another_bodys_rating_is_not_the_cqcs(service):
 
 def test_a_contraction_without_its_apostrophe_is_no_word_the_reports_lack(service):
     assert service.ask("dont they have enough staff in lancashire")["found"]  # was declined: "never mention dont"
+
+
+def test_who_said_that_names_only_the_speaker_its_passage_names(service):
+    first = service.ask("How long did people in Lancashire wait for an assessment?")
+    said = service.ask("who said that?", conversation_id=first["conversation_id"])
+    then = service.ask("what about Blackpool?", conversation_id=first["conversation_id"])
+    assert then["council"] == "Blackpool Council" and said["answer"] != then["answer"]  # not the attribution again
+    assert "Bullion" not in then["answer"]
+    first = service.ask("What did CQC say about carers in Blackpool?")
+    second = service.ask("and in Lancashire?", conversation_id=first["conversation_id"])
+    reply = service.ask("who said that?", conversation_id=first["conversation_id"])
+    # the article's own sentence quotes no one: said so, not another quote's speaker
+    assert "said" in second["answer"] or (not reply["found"] and "names no one" in reply["message"])
+
+
+def test_a_council_filter_that_disagrees_with_the_question_is_said(service):
+    reply = service.ask("What rating did Nottingham get?", council="Blackpool")
+    assert not reply["found"] and "Nottingham City Council" in reply["message"] and "filter" in reply["message"]
+
+
+def test_what_a_rating_word_means(service):
+    assert "some shortfalls" in service.ask("What does requires improvement mean?")["answer"]
+    assert service.council("Blackpool")["slug"] == "blackpool"  # a council by its name as written, not only its slug

@@ -445,6 +445,15 @@ def test_feedback_is_stored_and_readable_with_the_admin_token(service):
     assert [(f["verdict"], f["comment"], f["turn"]) for f in got[:2]] == [("helpful", "", 1), ("wrong", "Not <this>", 1)]
 
 
+def test_feedback_on_an_answer_asked_through_the_api(client):
+    first = client.post("/api/ask", json={"question": SAFEGUARDING}).json()
+    then = client.post("/api/ask", json={"question": "why so low?", "conversation_id": first["conversation_id"]}).json()
+    assert (first["turn"], then["turn"]) == (1, 2) and then["conversation_id"] == first["conversation_id"]
+    r = client.post("/api/feedback", json={"conversation_id": then["conversation_id"], "turn": then["turn"],
+                                           "verdict": "helpful"})
+    assert r.status_code == 200 and r.json()["question"] == "why so low?"
+
+
 @pytest.mark.parametrize("body,status,fragment", [
     ({"conversation_id": "nope", "turn": 1, "verdict": "wrong"}, 404, "no answer 1"),
     ({"conversation_id": "nope", "turn": 1, "verdict": "meh"}, 422, "verdict"),

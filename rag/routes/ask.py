@@ -79,11 +79,15 @@ def api_search(q: str = Query(json_schema_extra=QUESTION_SCHEMA,
 
 
 @router.post("/api/ask", tags=["api"], responses=errors(404))
-def api_ask(body: AskBody, request: Request, service: Service = Depends(get_service)):
+def api_ask(body: AskBody, request: Request, service: Service = Depends(get_service),
+            store: FeedbackStore = Depends(get_feedback)):
     """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
-    Pass the returned conversation_id with a follow-up question ("and for assessing needs?")."""
-    return JSONResponse(_ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope,
-                             client_address(request)))
+    Pass the returned conversation_id with a follow-up question ("and for assessing needs?"), and it with
+    `turn` to POST /api/feedback to say the answer was helpful or wrong."""
+    reply = _ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope,
+                 client_address(request))
+    reply["turn"] = store.add_turn(reply["conversation_id"], reply)  # kept as the page keeps its turns
+    return JSONResponse(reply)
 
 
 class FeedbackBody(BaseModel):
