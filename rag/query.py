@@ -91,14 +91,15 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
-    ("score", r"\bscor(e|es|ed|ing)\b"),
+    # "What percentage of home care services were rated good?": a share, of what was rated
+    ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
+    ("score", r"\bscor(e|es|ed|ing)\b|\bhow many [1-4]s\b"),  # "how many 2s did birmingham get": its scores
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
     ("size", r"\bhow (big|large|bad|long) (is|was|are|were) (the |its |their |\w+'s )?(\w+ )?(backlog|waiting list|list|queue)s?\b"
              r"|\bhow (big|large)\b|\bwhat size\b|\bscale of\b"),
     ("duration", r"\bhow long\b|\bhow (quickly|fast|soon)\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
                  r"|\b(long|longest|maximum|max|average|median|typical|usual) waits?\b|\bwaiting times?\b"),
     ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
-    ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("money", r"\bhow much\b[^?.]*\b(cost|spend|spent|pay|paid|budget|fund|funded|funding|money|overspen\w*|price|charge|"
               r"invest\w*|sav(e|ed|ing)|grant|worth)\b|\bwhat (did|does|do|will) \w+( \w+)? cost\b"),
     ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),

@@ -568,3 +568,9 @@ def test_one_unknown_word_in_a_long_question_is_not_its_topic(service):
                         "find about how long people wait?")
     assert reply["found"] and any(ch.isdigit() for ch in reply["answer"])  # was: "the reports never mention exhausted"
     assert not service.ask("What is the council leader's salary?")["found"]  # a short question about it still declined
+
+
+def test_a_share_of_rated_things_is_a_share_not_the_rating(service):
+    reply = service.ask("What percentage of Blackpool home care services were rated good?")
+    assert "68.00%" in reply["answer"] and reply["fact"] is None
+    assert "three 2s" in service.ask("how many 2s did birmingham get")["answer"]
