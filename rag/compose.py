@@ -154,12 +154,15 @@ class Composer:
         if not query.councils:
             return self._findings_across(query, hits_by_council)
         out = Composed([])
-        heading = {"strengths": "does well", "improve": "needs to improve", "action": "is doing"}.get(query.kind, "says")
+        headings = {"strengths": "does well", "improve": "needs to improve", "action": "is doing"}
         for name, hits in hits_by_council.items():
-            quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL)
+            side = query.kind
+            if query.by_rating and (rec := self.facts.get(name)) and rec.rating:  # "why?" after their ratings
+                side = "strengths" if rec.rating.value in ("Outstanding", "Good") else "improve"
+            quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL, side)
             if quotes:
-                out.lines.append(f"What the reports say {short_name(name)} {heading}:" if query.kind != "list"
-                                 else f"What the reports say about {short_name(name)}:")
+                out.lines.append(f"What the reports say {short_name(name)} {headings.get(side, 'says')}:"
+                                 if query.kind != "list" else f"What the reports say about {short_name(name)}:")
                 out.lines.extend("- " + self._quote_line(q) for q in quotes)
                 out.quotes.extend(quotes)
         return out if out.quotes else None

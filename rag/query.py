@@ -154,6 +154,7 @@ _EXTREME = re.compile(r"\b(longest|maximum|max|most|highest|largest|biggest|grea
 _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly|strongest)\b")
+_FAULT = re.compile(r"\b(low|bad|badly|poor|poorly|worse|worst|weak)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
@@ -199,6 +200,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
+    by_rating: bool = False  # "why?" after ratings: each council's findings on the side of its rating
     attribution: bool = False  # a follow-up asking who said the previous quote ("who said that?")
     rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
@@ -400,6 +402,7 @@ class Understander:
             statement_by = None
         if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview"):
             kind, wants = "factual", "score"
+        by_rating = False
         rest = re.sub(r"\b(and|or)\b|[,&]", " ", self.matcher.strip(lower)) if named else lower  # beside the names
         if kind == "factual" and named and wants is None and (_ABOUT.match(rest) or (previous is None and _BARE.match(rest))):
             kind = "overview"  # "Tell me about Lincolnshire"
@@ -461,8 +464,10 @@ class Understander:
                 base = f"{previous.corrected} {previous.base}"
             if wants == "reason" and statement is None and councils and kind == "factual" \
                     and (previous.kind in ("overview", "compare", "rank", "list") or previous.wants in ("rating", "score")):
-                # "why so low?" after a rating: what the reports found wanting (or, "why so good?", what worked)
+                # "why so low?" after a rating: what the reports found wanting (or, "why so good?", what worked);
+                # a bare "why?": for each council, the side of its own rating
                 kind = "strengths" if _HIGH.search(lower) or _PRAISE.search(lower) else "improve"
+                by_rating = not (_HIGH.search(lower) or _PRAISE.search(lower) or _FAULT.search(lower))
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         search = corrected
@@ -500,7 +505,7 @@ class Understander:
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,
-                     attribution=follow_up and bool(_WHO_SAID.search(lower)),
+                     attribution=follow_up and bool(_WHO_SAID.search(lower)), by_rating=by_rating,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

@@ -574,3 +574,12 @@ def test_a_share_of_rated_things_is_a_share_not_the_rating(service):
     reply = service.ask("What percentage of Blackpool home care services were rated good?")
     assert "68.00%" in reply["answer"] and reply["fact"] is None
     assert "three 2s" in service.ask("how many 2s did birmingham get")["answer"]
+
+
+def test_why_after_a_comparison_gives_each_council_the_side_of_its_rating(service):
+    first = service.ask("which is better, Lincolnshire or Nottingham?")
+    reply = service.ask("why?", conversation_id=first["conversation_id"])
+    assert "What the reports say Lincolnshire does well:" in reply["answer"]  # rated Good
+    assert "What the reports say Nottingham needs to improve:" in reply["answer"]  # rated Requires improvement
+    bad = service.ask("why so bad?", conversation_id=service.ask("How is Lincolnshire doing?")["conversation_id"])
+    assert "Lincolnshire needs to improve" in bad["answer"] or not bad["found"]  # the question's own side wins
