@@ -338,7 +338,11 @@ class Composer:
             if query.wants not in ("score", "rating") or rec is None:
                 return None
             if rec.statements:
-                return self._rank_statements(query, rec)
+                listed = self._rank_statements(query, rec)
+                other = [w for w in query.topic if not set(tokenize(w)) & _SCORE_WORDS]
+                if listed and other:  # "What score did Blackpool get for housing?": no statement is that
+                    listed.lines.insert(0, f"None of the nine quality statements is about {' '.join(other)}.")
+                return listed
             line, _ = self._rating_line(rec)  # only counts or a bound: say so, with the rating
             return Composed([line], records=rec.score_facts() + ([rec.rating] if rec.rating else [])) \
                 if rec.score_facts() else None
@@ -376,6 +380,11 @@ class Composer:
             return None
         return Composed([f"{r.name}: assessment published {_date(r.published)}." for r in recs],
                         records=[r.rating for r in recs if r.rating])
+
+
+# Words that name the scores themselves, not what a score is for.
+_SCORE_WORDS = frozenset(tokenize("score scores scored quality statement statements theme themes rating ratings cqc "
+                                  "overall its their nine all each every"))
 
 
 def _on_topic(query: Query, text: str) -> bool:

@@ -583,3 +583,9 @@ def test_why_after_a_comparison_gives_each_council_the_side_of_its_rating(servic
     assert "What the reports say Nottingham needs to improve:" in reply["answer"]  # rated Requires improvement
     bad = service.ask("why so bad?", conversation_id=service.ask("How is Lincolnshire doing?")["conversation_id"])
     assert "Lincolnshire needs to improve" in bad["answer"] or not bad["found"]  # the question's own side wins
+
+
+def test_a_score_for_something_no_statement_covers_says_so(service):
+    reply = service.ask("What score did Blackpool get for housing?")
+    assert reply["answer"].startswith("None of the nine quality statements is about housing.")
+    assert service.ask("What score did Blackpool get?")["answer"].startswith("Blackpool Council's quality statement scores")
