@@ -293,8 +293,10 @@ class Service:
         retriever.candidate_mask(council, doc)  # an unknown council or document is refused before anything else
         conv = self.conversations.get_or_create(conversation_id, client=client)
         previous = None if clear_scope or conv.last_query is None else Query.from_json(conv.last_query)
-        query = loaded.understander.understand(question, previous, council=council,
-                                               previous_answer=conv.last_answer)
+        # a document about one council filters to that council too ("What rating?" in Lancashire's report)
+        about = loaded.index.documents[doc].councils if doc and doc in loaded.index.documents else ()
+        council = council or (about[0] if len(about) == 1 else None)
+        query = loaded.understander.understand(question, previous, council=council, previous_answer=conv.last_answer)
         reply = {"question": question, "query": query.json(), "searched_for": query.searched_for,
                  "answer": "", "answer_plain": "", "answer_kind": "none", "answer_label": None, "found": False,
                  "message": "", "answer_source": None, "fact": None, "records": [], "table": None, "quotes": [],
@@ -326,7 +328,7 @@ class Service:
         if council and query.named and query.councils and query.councils[0] not in query.named:
             # "What rating did Nottingham get?" with the filter on Blackpool: say so, not Blackpool's rating
             reply["message"] = (f"The question is about {', '.join(query.named)}, but the answers are filtered to "
-                                f"{query.councils[0]}: clear the council filter, or ask about {query.councils[0]}.")
+                                f"{query.councils[0]}: clear the filter, or ask about {query.councils[0]}.")
             return
         if query.rated_by:  # "What is Blackpool's Ofsted rating?"
             reply["message"] = (f"The reports here are the CQC's assessments of councils' adult social care; they give "

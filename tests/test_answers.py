@@ -589,3 +589,10 @@ def test_a_score_for_something_no_statement_covers_says_so(service):
     reply = service.ask("What score did Blackpool get for housing?")
     assert reply["answer"].startswith("None of the nine quality statements is about housing.")
     assert service.ask("What score did Blackpool get?")["answer"].startswith("Blackpool Council's quality statement scores")
+
+
+def test_a_document_about_one_council_filters_to_that_council(service):
+    doc = "lancashire-rated-requires-improvement-news"
+    assert "requires improvement" in service.ask("What rating?", doc=doc)["answer"]
+    other = service.ask("What rating did Blackpool get?", doc=doc)
+    assert not other["found"] and "filtered to Lancashire County Council" in other["message"]
