@@ -302,7 +302,11 @@ class Service:
                  "message": "", "answer_source": None, "fact": None, "records": [], "table": None, "quotes": [],
                  "citations": [], "council": query.councils[0] if query.councils else None,
                  "scope": {"councils": list(query.councils)}, "conversation_id": conv.id,
-                 "mode": retriever.effective_mode(None)}
+                 "mode": retriever.effective_mode(None),
+                 # an id the store no longer has (ended, or never given): said, not passed over
+                 "notice": f"That conversation has ended (conversations are kept for {self.conversations.max_age / 60:g} "
+                           "minutes after their last question); this question starts a new one."
+                           if conversation_id and conv.id != conversation_id else None}
         about: tuple[str, ...] = ()
         try:
             about = self._answer(loaded, query, reply, council, doc) or ()

@@ -596,3 +596,9 @@ def test_a_document_about_one_council_filters_to_that_council(service):
     assert "requires improvement" in service.ask("What rating?", doc=doc)["answer"]
     other = service.ask("What rating did Blackpool get?", doc=doc)
     assert not other["found"] and "filtered to Lancashire County Council" in other["message"]
+
+
+def test_an_ended_conversation_is_said_to_have_ended(service):
+    reply = service.ask("why?", conversation_id="no-such-conversation")
+    assert reply["notice"] and "ended" in reply["notice"] and reply["conversation_id"] != "no-such-conversation"
+    assert service.ask("What score did Blackpool get for safeguarding?")["notice"] is None
