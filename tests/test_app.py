@@ -604,3 +604,8 @@ def test_kept_turns_expire_with_the_conversation():
     assert [n for n, _ in store.turns("c", upto=1)] == [1]
     now[0] += 61
     assert store.turns("c") == []
+
+
+def test_the_page_says_when_a_conversation_has_ended(client):
+    html = client.get("/ask", params={"q": SAFEGUARDING, "conversation_id": "long-gone"}).text
+    assert 'class="notice"' in html and "That conversation has ended" in html

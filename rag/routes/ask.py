@@ -187,9 +187,10 @@ def ask(request: Request, q: str = "", conversation_id: str | None = None, counc
                         form=form, error=str(exc), **filters(service))
         store.add_turn(reply["conversation_id"], reply)
         shown = store.turns(reply["conversation_id"])
+        notice = reply.get("notice")  # the conversation asked in had ended
     last_n, last = shown[-1] if shown else (0, None)
     form.update(q="", conversation_id=last["conversation_id"] if last else form["conversation_id"])
-    context = {"turns": shown, "form": form, "notice": notice, "scope": [] if notice else _scope(last),
+    context = {"turns": shown, "form": form, "notice": notice, "scope": [] if form.get("clear_scope") else _scope(last),
                "permalink": _permalink(last, last_n, council, doc) if last else None}
     if fragment:
         return templates.TemplateResponse(request, "_conversation.html", context)
