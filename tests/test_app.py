@@ -609,3 +609,11 @@ def test_kept_turns_expire_with_the_conversation():
 def test_the_page_says_when_a_conversation_has_ended(client):
     html = client.get("/ask", params={"q": SAFEGUARDING, "conversation_id": "long-gone"}).text
     assert 'class="notice"' in html and "That conversation has ended" in html
+
+
+def test_the_page_title_is_short_and_says_what_was_asked(client):
+    blank = client.get("/ask", params={"q": "   "}).text
+    assert "<title>Error: no question – CQC assessments</title>" in blank
+    long = client.get("/ask", params={"q": "x" * 2001}).text
+    title = long.split("<title>")[1].split("</title>")[0]
+    assert title.startswith("Error: ") and len(title) < 120
