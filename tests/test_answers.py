@@ -602,3 +602,9 @@ def test_an_ended_conversation_is_said_to_have_ended(service):
     reply = service.ask("why?", conversation_id="no-such-conversation")
     assert reply["notice"] and "ended" in reply["notice"] and reply["conversation_id"] != "no-such-conversation"
     assert service.ask("What score did Blackpool get for safeguarding?")["notice"] is None
+
+
+def test_what_the_inspectors_said_about_x_is_answered_by_a_sentence_about_x(service):
+    # "inspectors said" says where the answer comes from: a news sentence "after inspectors rated ..." is no answer
+    reply = service.ask("What did inspectors say about how Blackpool works with the NHS?")
+    assert "NHS" in reply["answer"] and reply["query"]["focus"] == "What how Blackpool works with the NHS?"
