@@ -115,6 +115,12 @@ _FULL_STOP = re.compile(r"[.!?:][”\"')\]]*\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 
 
+# A sentence saying what a term means ("Deprivation of Liberty Safeguards (DoLS) are legal protections ...", "A
+# Safeguarding Adult Review (SAR) takes place following ..."): the report explaining, not finding. For a question
+# about a council it counts for less (DEFINITION_FACTOR); asked what the term is, it is the answer.
+_DEFINITION = re.compile(r"^\W*(?:A |An |The )?(?:[A-Z][\w-]*|of|and|for|the|\d{4})(?: (?:[A-Z][\w-]*|of|and|for|the|\d{4})){0,7} "
+                         r"\([A-Z][A-Za-z]{1,6}\) (?:is|are|takes place|provides|means|refers|sets out)\b")
+DEFINITION_FACTOR = 0.7
 # A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
 _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}\b[A-Z][a-z]+ [A-Z][a-z]+"
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
@@ -436,6 +442,8 @@ class AnswerPicker:
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
+        if councils:  # a question about a council: the report's explanation of a term is not what it found there
+            hearsay *= np.array([DEFINITION_FACTOR if _DEFINITION.match(t) else 1.0 for t in texts])
         if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
             hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
                                  for i, s, _, _ in spans])

@@ -614,3 +614,9 @@ def test_a_named_persons_words_are_found_though_the_model_reads_names_poorly(ser
     reply = service.ask("What did Mariam Khan say?")
     assert reply["found"] and "Mariam Khan" in reply["answer"]
     assert not service.ask("What did Mariam Khan say about pizza?")["found"]  # a topic the reports lack
+
+
+def test_a_definition_is_no_finding_about_a_council(service):
+    reply = service.ask("How big is Blackpool's backlog of deprivation of liberty (DoLS) requests?")
+    assert "281" in reply["answer"], reply["answer"]  # not "Deprivation of Liberty Safeguards (DoLS) are legal protections"
+    assert "takes place following" in service.ask("What is a Safeguarding Adult Review?")["answer"]  # asked what it is
