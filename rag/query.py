@@ -123,6 +123,9 @@ _WHO_SAID = re.compile(r"\bwho (said|says|wrote|told|stated|was quoted|is quoted
 _FRAMING = re.compile(r"\b(?:did|does|do|has|have) (?:the )?(?:cqc|inspectors?|regulator|assessors?|reports?|care quality "
                       r"commission)(?: \w+)? (?:say|said|find|found|conclude|concluded|note|noted|write|wrote|report|reported)"
                       r"(?: about| on| of| in| regarding)?\b|\baccording to (?:the )?(?:cqc|inspectors|regulator|reports?)\b", re.I)
+# Comparing with the country as a whole, not with another council.
+_NATIONAL = re.compile(r"\b(compare[ds]?|comparison|stack up|against|than|with|to)\b[^?.]*\b(england|national(ly)?|the country|"
+                       r"the (england|national) average|average)\b")
 # A yes-or-no question ("has it improved?", "is that a lot?").
 _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
@@ -420,6 +423,9 @@ class Understander:
         if kind == "compare" and len(named) < 2 and not across and not talked_over \
                 and not (previous is not None and _ANAPHOR.search(lower)):
             kind = "factual"  # "south team vs north shore": two things within one council, not councils
+        national = kind == "compare" and not named and bool(_NATIONAL.search(lower))
+        if national:  # "how does that compare with England?": the England average, as the reports judge a figure
+            kind = "factual"
         words = tokenize(corrected)
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
@@ -480,7 +486,7 @@ class Understander:
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
-        if follow_up and _JUDGING.match(lower) and not named and not across:
+        if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
             search += f" {cqc.BENCHMARK_WORDS}"
         for name in councils:

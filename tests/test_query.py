@@ -274,3 +274,10 @@ def test_contractions_without_their_apostrophe_are_read_as_meant(understand):
     assert query.searched_for == "don't they have enough staff in lancashire"
     assert understand("whos in charge of blackpool council").wants == "person"
     assert understand("whats wrong with blackpool").kind == "improve"
+
+
+def test_comparing_with_england_is_the_england_average_not_the_other_councils(understand):
+    first = understand("How many people get direct payments in Blackpool?")
+    then = understand("how does that compare with England?", first)
+    assert then.kind == "factual" and then.councils == ("Blackpool Council",) and "average" in then.search
+    assert understand("Compare Blackpool and Lancashire").kind == "compare"
