@@ -119,10 +119,6 @@ _QUESTION = re.compile(r"^\W*(and |so |but )?(what|which|who|whom|whose|when|whe
 _RATED_BY = re.compile(r"\b([A-Za-z]+)(?:'s)? (?:ratings?|scores?|grades?)\b", re.I)
 # Asking who said something ("who said that?", "who told them that?").
 _WHO_SAID = re.compile(r"\bwho (said|says|wrote|told|stated|was quoted|is quoted)\b|\bwhose (words|quote)\b")
-# Saying where the answer is to come from: "what did the inspectors say about", "according to the CQC".
-_FRAMING = re.compile(r"\b(?:did|does|do|has|have) (?:the )?(?:cqc|inspectors?|regulator|assessors?|reports?|care quality "
-                      r"commission)(?: \w+)? (?:say|said|find|found|conclude|concluded|note|noted|write|wrote|report|reported)"
-                      r"(?: about| on| of| in| regarding)?\b|\baccording to (?:the )?(?:cqc|inspectors|regulator|reports?)\b", re.I)
 # Comparing with the country as a whole, not with another council.
 _NATIONAL = re.compile(r"\b(compare[ds]?|comparison|stack up|against|than|with|to)\b[^?.]*\b(england|national(ly)?|the country|"
                        r"the (england|national) average|average)\b")
@@ -185,8 +181,6 @@ class Query:
     text: str  # the question as asked
     corrected: str  # spelling corrected (the same as text when nothing was corrected)
     search: str  # what retrieval searches for: the corrected question, with what a follow-up leans on
-    focus: str = ""  # the search without where the answer is to come from ("what did the CQC say about"): what an
-    # answering sentence is about (a report's sentence naming the CQC is no better an answer for it)
     councils: tuple[str, ...] = ()  # the councils it is about: named, from the filter, or the conversation's
     named: tuple[str, ...] = ()  # the councils this question itself names
     uncovered: tuple[str, ...] = ()  # councils it names that no document covers
@@ -506,8 +500,7 @@ class Understander:
                                     if (stems := tokenize(w)) and stems[0] not in skip))
         if follow_up:  # "is that a lot?" is about what the previous question was about
             topic = tuple(dict.fromkeys((*topic, *previous.topic)))
-        focus = re.sub(r"\s+", " ", _FRAMING.sub(" ", search)).strip() or search
-        return Query(text=question, corrected=corrected, search=search, focus=focus, councils=tuple(councils), named=named,
+        return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
                      order=order, rating=rating.group(1).capitalize() if rating else None,

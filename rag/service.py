@@ -466,9 +466,9 @@ class Service:
         reading = loaded.answers.reading(query)
         if query.more and query.previous_answer:  # "tell me more": the best answer that is not the one given
             doc, start, end = query.previous_answer
-            ranked = loaded.answers.ranked(query.focus or query.search, hits, n=3, **reading)
+            ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
-        return loaded.answers.pick(query.focus or query.search, hits, **reading)
+        return loaded.answers.pick(query.search, hits, **reading)
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:
