@@ -23,7 +23,6 @@ from .config import Settings
 log = logging.getLogger("rag.server")
 
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers
-STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that could not start
 
 
 class TimedH11Protocol(H11Protocol):
@@ -96,12 +95,13 @@ class Supervisor(Multiprocess):
     why (uvicorn says it only at info level, without the reason)."""
 
     def keep_subprocess_alive(self) -> None:
-        if not self.should_exit.is_set():
-            for process in self.processes:
-                code = process.exitcode
-                if code is not None and code != STARTUP_FAILURE:
-                    log.error("worker process %s died (%s); starting a new one", process.pid, _why(code))
+        # Said of the workers uvicorn replaced, after it has reaped them: checked before, a worker dying in between
+        # (a loaded machine) was replaced without a word.
+        before = list(self.processes)
         super().keep_subprocess_alive()
+        for process in before:
+            if process not in self.processes:
+                log.error("worker process %s died (%s); starting a new one", process.pid, _why(process.exitcode))
 
 
 def uvicorn_config(settings: Settings, app, workers: int = 1) -> Config:
