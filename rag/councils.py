@@ -34,6 +34,12 @@ def key(council: str) -> str:
     return re.sub(r"\s+", " ", short_name(fold_quotes(council)).lower())
 
 
+def _alternation(keys) -> str:
+    """A regex alternation of the keys, longest first (so "North Lincolnshire" is not read as "Lincolnshire"), any
+    white space between their words."""
+    return "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(keys, key=len, reverse=True))
+
+
 class CouncilMatcher:
     def __init__(self, councils: Iterable[str]):
         self.names: dict[str, str] = {}  # key -> canonical full name
@@ -42,13 +48,10 @@ class CouncilMatcher:
         for name, short_forms in ABBREVIATIONS.items():
             for form in short_forms if name in self.names else ():
                 self.names.setdefault(form, self.names[name])
-        forms = sorted((k for k in self.names if key(self.names[k]) != k), key=len, reverse=True)
-        self._short_forms = re.compile(r"\b(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in forms) + r")\b",
-                                       re.I) if forms else None
-        alternatives = sorted(self.names, key=len, reverse=True)
-        self._pattern = re.compile(
-            r"\b(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in alternatives) + rf")(?:'s)?(?:\s+{_KINDS})?\b",
-            re.I) if alternatives else None
+        forms = [k for k in self.names if key(self.names[k]) != k]  # the short forms, not the names themselves
+        self._short_forms = re.compile(rf"\b({_alternation(forms)})\b", re.I) if forms else None
+        self._pattern = re.compile(rf"\b({_alternation(self.names)})(?:'s)?(?:\s+{_KINDS})?\b", re.I) \
+            if self.names else None
 
     def find(self, text: str) -> list[str]:
         """Canonical names of the councils the text names, in order of first mention."""
@@ -63,7 +66,7 @@ class CouncilMatcher:
 
     def spell_out(self, text: str) -> str:
         """The text with a county's short form written as its name ("lancs dols" -> "Lancashire dols")."""
-        if self._pattern is None or not self._short_forms:
+        if self._short_forms is None:
             return text
         return self._short_forms.sub(lambda m: short_name(self.names[re.sub(r"\s+", " ", m.group(1).lower())]), text)
 

@@ -133,7 +133,7 @@ KIND_WORDING = {
     "overview": "overall summary of people's experiences key findings",
     "strengths": "strengths positive feedback worked well",
     "improve": "areas for development next steps areas for improvement shortfalls",
-    "action": "improvement plan working to improve",  # the want "action": what a council is doing about it
+    "action": "improvement plan working to improve",  # what a council is doing about it
 }
 
 # The two sides of a report's findings, for picking what a council does well or must improve (compose.py):

@@ -472,8 +472,9 @@ class Understander:
                     and (previous.kind in ("overview", "compare", "rank", "list") or previous.wants in ("rating", "score")):
                 # "why so low?" after a rating: what the reports found wanting (or, "why so good?", what worked);
                 # a bare "why?": for each council, the side of its own rating
-                kind = "strengths" if _HIGH.search(lower) or _PRAISE.search(lower) else "improve"
-                by_rating = not (_HIGH.search(lower) or _PRAISE.search(lower) or _FAULT.search(lower))
+                praised = bool(_HIGH.search(lower) or _PRAISE.search(lower))
+                kind = "strengths" if praised else "improve"
+                by_rating = not (praised or _FAULT.search(lower))
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         search = corrected

@@ -294,8 +294,8 @@ class Service:
         conv = self.conversations.get_or_create(conversation_id, client=client)
         previous = None if clear_scope or conv.last_query is None else Query.from_json(conv.last_query)
         # a document about one council filters to that council too ("What rating?" in Lancashire's report)
-        about = loaded.index.documents[doc].councils if doc and doc in loaded.index.documents else ()
-        council = council or (about[0] if len(about) == 1 else None)
+        doc_councils = loaded.index.documents[doc].councils if doc and doc in loaded.index.documents else ()
+        council = council or (doc_councils[0] if len(doc_councils) == 1 else None)
         query = loaded.understander.understand(question, previous, council=council, previous_answer=conv.last_answer)
         reply = {"question": question, "query": query.json(), "searched_for": query.searched_for,
                  "answer": "", "answer_plain": "", "answer_kind": "none", "answer_label": None, "found": False,
@@ -451,7 +451,7 @@ class Service:
     def _quoted_first(hits: list[Hit], answer: Answer | None, index) -> list[Hit]:
         """The hits with the passage the answer quotes first (added if a follow-up's reasons or attribution came from
         passages searched apart): the answer picker reads every sentence of the top passages, so the passage
-        holding the best answering sentence is the best passage (measured: README, "Answer's passage first")."""
+        holding the best answering sentence is the best passage (measured: README, "The answer's passage first")."""
         passage = index.passage_at(answer.doc_id, answer.start) if answer is not None else None
         if passage is None:
             return hits
@@ -460,7 +460,7 @@ class Service:
 
     def _quote(self, loaded: Loaded, query: Query, hits: list[Hit]) -> Answer | None:
         """The verbatim span that answers: for a follow-up asking who said it, the attribution of the previous
-        quote; for strengths and areas to improve, the council's own summary; else the best sentence."""
+        quote; for "tell me more", the best sentence but the one already given; else the best sentence."""
         if query.attribution and query.previous_answer:  # the speaker its passage names, or no one (see _quoted)
             return loaded.answers.attribution(*query.previous_answer)
         reading = loaded.answers.reading(query)
