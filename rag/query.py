@@ -29,6 +29,8 @@ KINDS = ("overview", "compare", "rank", "list", "strengths", "improve", "action"
 # The kinds answered with a council's own sentences on one side of its findings (compose.findings): what it does
 # well, what it must improve, what it is doing about it.
 FINDINGS_KINDS = ("strengths", "improve", "action")
+# The wants that are a figure: a question asking for findings names a figure as its topic, not as what it asks for.
+_FIGURE_WANTS = ("number", "amount", "money", "percent", "duration", "date", "size")
 
 # What kind of question it is: the first pattern that matches wins (lower-cased, spelling-corrected text).
 _KIND_PATTERNS = [
@@ -387,6 +389,8 @@ class Understander:
         wants = _first(_WANT_RES, lower)
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
+        if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
+            wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
         rated_by = self._another_body(corrected) if wants in ("rating", "score") else None
         if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by):
             wants = None

@@ -470,6 +470,14 @@ def test_what_a_council_is_doing_about_it_is_answered_by_its_actions(service):
     assert all(service.document(q["doc"])["text"][q["start"]:q["end"]] == q["text"] for q in reply["quotes"])
 
 
+def test_what_is_being_done_about_a_figure_is_answered_by_actions_not_the_figure(service):
+    # "the long waits" is what the question is about; it asks for what the council is doing, not how long
+    reply = service.ask("What's being done about the long waits in Blackpool?")
+    assert reply["query"]["kind"] == "action" and reply["query"]["wants"] is None
+    assert reply["answer"].startswith("What the reports say Blackpool is doing:")
+    assert "550 days" not in reply["answer"]
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])

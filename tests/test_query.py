@@ -65,6 +65,9 @@ def test_kinds(understand, question, kind):
     ("How much does a care home place cost per week?", "money"),
     ("How much is the precept?", "amount"),
     ("Who is the chief executive of Lancashire County Council?", "name"),
+    # a question asking for findings names a figure as its topic, not as what it wants
+    ("What's being done about the long waits in Blackpool?", None),
+    ("What is Lancashire doing to cut how long people wait?", None),
 ])
 def test_what_is_wanted(understand, question, wants):
     assert understand(question).wants == wants
