@@ -121,6 +121,9 @@ _SENTENCE_END = re.compile(r"[.!?:;”\"')\]]\s*$")
 _DEFINITION = re.compile(r"^\W*(?:A |An |The )?(?:[A-Z][\w-]*|of|and|for|the|\d{4})(?: (?:[A-Z][\w-]*|of|and|for|the|\d{4})){0,7} "
                          r"\([A-Z][A-Za-z]{1,6}\) (?:is|are|takes place|provides|means|refers|sets out)\b")
 DEFINITION_FACTOR = 0.7
+# The framework's statements (cqc.FRAMEWORK_HEADINGS) answer no question about a council: what is expected, not found.
+FRAMEWORK_FACTOR = 0.7
+FRAMEWORK_PREFIX = 60  # characters of a sentence compared (a span of two starts with its first)
 # A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
 _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}\b[A-Z][a-z]+ [A-Z][a-z]+"
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
@@ -245,6 +248,18 @@ class AnswerPicker:
     def _has(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
         """Whether the text holds what is wanted: the name of the role's holder (names), else HOLDS (_holds)."""
         return self.names(text, role) if wants == "name" else self._holds(wants, text, counted)
+
+    @cached_property
+    def _framework(self) -> frozenset[str]:
+        """The beginnings of the framework's sentences: those of every passage under a framework heading (found
+        again where a report runs one on without its heading)."""
+        out = set()
+        for p in self.index.passages:
+            if p.section and p.section[-1] in cqc.FRAMEWORK_HEADINGS:
+                text = self.index.documents[p.doc_id].text
+                out.update(text[s:e].strip()[:FRAMEWORK_PREFIX] for s, e in sentence_spans(text, p.start, p.end)
+                           if not is_heading_line(text[s:e]))
+        return frozenset(out)
 
     @cached_property
     def _lower_words(self) -> frozenset[str]:
@@ -442,8 +457,10 @@ class AnswerPicker:
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
-        if councils:  # a question about a council: the report's explanation of a term is not what it found there
+        if councils:  # a question about a council: the report's explanation of a term, or what the framework expects
+            # of every council, is not what it found there
             hearsay *= np.array([DEFINITION_FACTOR if _DEFINITION.match(t) else 1.0 for t in texts])
+            hearsay *= np.array([FRAMEWORK_FACTOR if t.strip()[:FRAMEWORK_PREFIX] in self._framework else 1.0 for t in texts])
         if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
             hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
                                  for i, s, _, _ in spans])

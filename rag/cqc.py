@@ -126,6 +126,9 @@ STATEMENT_WORDING = {
 }
 
 # Sections of a report that summarise it: where an overview, strengths or areas for improvement are stated.
+# The assessment framework's own words under each quality statement ("What people expect": "I have care and support
+# that ..."; "The local authority commitment": "We support people to ..."): the same for every council, no finding.
+FRAMEWORK_HEADINGS = ("What people expect", "The local authority commitment")
 SUMMARY_HEADING = re.compile(r"\b(summary|key findings|overall|areas for (development|improvement)|next steps)\b", re.I)
 
 # Words of the reports' own summary headings for what a kind of question asks, added to its search.

@@ -478,6 +478,16 @@ def test_what_is_being_done_about_a_figure_is_answered_by_actions_not_the_figure
     assert "550 days" not in reply["answer"]
 
 
+def test_the_frameworks_own_statements_do_not_answer_a_question_about_a_council(service):
+    # "When I move between services ... there is a plan for what happens next" is what the CQC expects of every
+    # council (under "What people expect"), not what it found in Blackpool
+    framework = service.loaded.answers._framework
+    assert any(f.startswith("When I move between services") for f in framework)
+    assert any(f.startswith("We work with people to understand what being safe") for f in framework)
+    reply = service.ask("What happens next for Blackpool?")
+    assert reply["found"] and not reply["answer"].startswith(("When I move", "I have care", "We "))
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
