@@ -355,7 +355,8 @@ class Composer:
             if others:
                 out.lines.append("Not rated " + query.rating + ": " + ", ".join(others) + ".")
             return out
-        out = Composed([f"The reports here cover {len(recs)} councils:"])
+        out = Composed([f"The pilot councils in the reports here ({len(recs)}):" if query.pilot
+                        else f"The reports here cover {len(recs)} councils:"])
         for rec in recs:
             line, facts = self._rating_line(rec)
             out.lines.append("- " + line)

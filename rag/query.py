@@ -48,7 +48,7 @@ _KIND_PATTERNS = [
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"
              r"|\bwhich (pilot )?(council|authority|one)s? (is|was|are|were) (the )?(best|worst|top|bottom|highest|lowest)\b"
              r"|\bthe (best|worst)( rated)? (pilot )?council\b"),
-    ("list", r"\bwhich councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
+    ("list", r"\bwhich (\w+ )?councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
              r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"
              # "Did any council get outstanding?", "Were all the pilot councils rated good?"
@@ -133,7 +133,9 @@ _ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|detai
 _BARE = re.compile(r"^\W*$")
 # Asking whether a council did well at something: with a quality statement, the answer is its score.
 _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
-                         r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b")
+                         r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b"
+                         # "Is Blackpool good at safeguarding?"
+                         r"|^\W*(is|are|was|were) \w+( \w+)? (any )?(good|bad|poor|strong|weak|failing) (at|on|in|with)\b")
 # Opening words of an elliptical follow-up, which asks the previous question again about something else.
 _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|and what about|and for|and in|"
                          r"and the|so)\b")

@@ -488,6 +488,14 @@ def test_the_frameworks_own_statements_do_not_answer_a_question_about_a_council(
     assert reply["found"] and not reply["answer"].startswith(("When I move", "I have care", "We "))
 
 
+def test_which_councils_were_in_the_pilot_lists_them_from_their_records(service):
+    reply = service.ask("Which five councils were in the CQC pilot?")
+    assert reply["answer_kind"] == "records" and reply["answer"].startswith("The pilot councils in the reports here (5):")
+    for name in ("Birmingham", "Lincolnshire", "North Lincolnshire", "Nottingham", "Suffolk"):
+        assert name in reply["answer"]
+    assert "Blackpool" not in reply["answer"] and "Lancashire County" not in reply["answer"]
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])

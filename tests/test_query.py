@@ -41,6 +41,7 @@ def understand(service):
     ("suffolk good or bad", "overview"),
     ("Is Blackpool failing?", "overview"),
     ("What is Blackpool's weakest area?", "rank"),
+    ("Which five councils were in the CQC pilot?", "list"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
@@ -67,6 +68,8 @@ def test_kinds(understand, question, kind):
     ("Who is the chief executive of Lancashire County Council?", "name"),
     # a question asking for findings names a figure as its topic, not as what it wants
     ("What's being done about the long waits in Blackpool?", None),
+    ("Is Blackpool good at safeguarding?", "score"),
+    ("Is Lancashire bad at assessing needs?", "score"),
     ("What is Lancashire doing to cut how long people wait?", None),
 ])
 def test_what_is_wanted(understand, question, wants):
