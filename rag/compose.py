@@ -160,6 +160,10 @@ class Composer:
             if query.by_rating and (rec := self.facts.get(name)) and rec.rating:  # "why?" after their ratings
                 side = "strengths" if rec.rating.value in ("Outstanding", "Good") else "improve"
             quotes = self._quotes(query, hits, (name,), FINDINGS_PER_COUNCIL, side)
+            if quotes and query.judged and (rec := self.facts.get(name)) is not None:  # "Why was X rated ...?": what it was
+                line, facts = self._rating_line(rec)
+                out.lines.append(line if line.endswith(".") else line + ".")
+                out.records.extend(facts)
             if quotes:
                 out.lines.append(f"What the reports say {short_name(name)} {headings.get(side, 'says')}:"
                                  if query.kind != "list" else f"What the reports say about {short_name(name)}:")

@@ -165,6 +165,10 @@ _FAULT = re.compile(r"\b(low|bad|badly|poor|poorly|worse|worst|weak)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
+# What a "why" question asks the reason for, when it asks why a council was judged as it was: a rating or a score.
+_JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
+                     + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
+_SPACES = re.compile(r"\s+")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
                           r"|\bscores? ([1-4]) (?:mean|means|and)\b")
@@ -212,6 +216,7 @@ class Query:
     rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
+    judged: bool = False  # asks why a council got its rating or a statement's score ("Why was Blackpool rated inadequate?")
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
 
     @property
@@ -483,7 +488,17 @@ class Understander:
                 by_rating = not (praised or _FAULT.search(lower))
         elif previous is not None and not named and not across and not filtered:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
-        search = corrected
+        judged = wants == "reason" and kind == "factual" and not follow_up and bool(councils) \
+            and bool(_JUDGED.search(lower)) and not _REACTION.search(lower)
+        if judged and statement is not None and not sure:
+            statement = statement_by = None  # a guess from the words "requires improvement" is no statement named
+        if judged and statement is None:  # "Why was Blackpool rated inadequate?": its findings, the side of its rating
+            praised = bool(_HIGH.search(lower) or _PRAISE.search(lower))
+            kind = "strengths" if praised else "improve"
+            by_rating = not (praised or _FAULT.search(lower))
+        # the reasons for a rating are found by what they are about, not by the rating's words (which only find it stated)
+        search = _SPACES.sub(" ", _JUDGED.sub(" ", fold_quotes(corrected).lower())).strip() \
+            if judged and statement is None else corrected
         if follow_up:
             search = f"{corrected} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
@@ -519,6 +534,7 @@ class Understander:
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,
                      attribution=follow_up and bool(_WHO_SAID.search(lower)), by_rating=by_rating,
+                     judged=judged,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

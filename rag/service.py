@@ -387,7 +387,8 @@ class Service:
     def _compose(self, loaded: Loaded, query: Query, council, doc, quotes: bool = True) -> Composed | None:
         """A composed answer for the kinds that have one; `quotes=False` (search): the records only."""
         composer = loaded.composer
-        if query.wants == "reason" and query.follow_up and query.statement and len(query.councils) == 1 and quotes:
+        if query.wants == "reason" and (query.follow_up or query.judged) and query.statement and len(query.councils) == 1 \
+                and quotes:
             # "why so low?": that statement's findings for that council, not its score again
             hits = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
                                                        council=query.councils[0], doc=doc or None)

@@ -496,6 +496,32 @@ def test_which_councils_were_in_the_pilot_lists_them_from_their_records(service)
     assert "Blackpool" not in reply["answer"] and "Lancashire County" not in reply["answer"]
 
 
+def test_why_a_council_got_its_score_is_answered_by_the_reports_reasons(service):
+    # asked at once, not only as a follow-up ("why so low?" after the score)
+    for question in ("Why did Blackpool score 1 for safeguarding?", "Why was Blackpool's safeguarding score so low?"):
+        reply = service.ask(question)
+        assert reply["answer"].startswith("Why Blackpool scored 1 for Safeguarding, in the report's words:"), question
+        assert reply["records"] and reply["records"][0]["value"] == 1
+
+
+def test_why_a_council_got_its_rating_is_answered_by_findings_on_its_side(service):
+    reply = service.ask("Why was Blackpool rated inadequate?")
+    assert reply["query"]["kind"] == "improve" and reply["query"]["judged"]
+    lines = reply["answer"].splitlines()
+    assert lines[0].startswith("Blackpool Council: rated Inadequate") and "needs to improve" in lines[1]
+    assert any(r["value"] == "Inadequate" for r in reply["records"])
+    # the reasons, not the sentences that only state the rating
+    assert not any("rated" in q["text"].lower() and "inadequate" in q["text"].lower() for q in reply["quotes"])
+    good = service.ask("Why did Lincolnshire get a good rating?")
+    assert good["query"]["kind"] == "strengths" and "does well" in good["answer"]
+
+
+def test_a_why_question_about_something_else_is_not_read_as_about_a_rating(service):
+    reply = service.ask("Why does Blackpool show no safeguarding concerns about discriminatory abuse?")
+    assert reply["query"]["kind"] == "factual" and not reply["query"]["judged"]
+    assert "discriminatory abuse" in reply["answer"]
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
