@@ -169,6 +169,10 @@ _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
                      + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+_WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|has|have|did|does|was|is|got|gets|showed|found)\b")
+# Asking which councils the reports cover or assessed, not what they found.
+_COVERAGE = re.compile(r"\b(cover\w*|included|includ\w+|in (the|this|these|your) (reports?|pilot|data)|were in|are in|"
+                       r"assessed|inspected|took part|part of|do you (have|know|hold)|information|info|reports? (on|about|for))\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
                           r"|\bscores? ([1-4]) (?:mean|means|and)\b")
@@ -216,6 +220,7 @@ class Query:
     rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
+    across_findings: bool = False  # "Which councils had no waiting lists?": what each report says on it, not their records
     judged: bool = False  # asks why a council got its rating or a statement's score ("Why was Blackpool rated inadequate?")
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
 
@@ -522,6 +527,12 @@ class Understander:
                                     if (stems := tokenize(w)) and stems[0] not in skip))
         if follow_up:  # "is that a lot?" is about what the previous question was about
             topic = tuple(dict.fromkeys((*topic, *previous.topic)))
+        if kind == "factual" and across and not named and _WHICH_COUNCIL.match(lower):
+            kind = "list"  # "Which council had no waiting lists?"
+        # a list of councils by what the reports say of them on a topic, not by their records ("Which councils were
+        # rated good?") or by which the reports cover ("Which councils are in the pilot?")
+        across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \
+            and not _RATING.search(lower) and not _COVERAGE.search(lower) and bool(topic)
         return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
@@ -534,7 +545,7 @@ class Understander:
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,
                      attribution=follow_up and bool(_WHO_SAID.search(lower)), by_rating=by_rating,
-                     judged=judged,
+                     judged=judged, across_findings=across_findings,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

@@ -421,6 +421,12 @@ class Service:
         if query.kind == "rank":
             return composer.rank(query)
         if query.kind == "list":
+            if query.across_findings:  # "Which councils had no waiting lists?": each report's words on it
+                if not quotes:
+                    return None
+                return composer.findings(query, {r.name: loaded.retriever.search(query, 10, council=r.name, doc=doc or None)
+                                                 for r in composer.all_records(query)
+                                                 if loaded.retriever.allows_council(r.name, doc)})
             listed = composer.list(query)
             if listed is None and query.councils and quotes:  # "List the long waits the CQC found in Lancashire"
                 return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)

@@ -522,6 +522,20 @@ def test_a_why_question_about_something_else_is_not_read_as_about_a_rating(servi
     assert "discriminatory abuse" in reply["answer"]
 
 
+def test_which_councils_had_something_is_answered_council_by_council_from_their_reports(service):
+    reply = service.ask("Which council had no waiting lists?")
+    assert reply["query"]["kind"] == "list" and reply["query"]["across_findings"]
+    lines = reply["answer"].splitlines()
+    assert lines[0] == "What the reports say on this, council by council:"
+    assert lines[1].startswith("- Lincolnshire:") and "No one was waiting" in lines[1]
+    assert all(service.document(q["doc"])["text"][q["start"]:q["end"]] == q["text"] for q in reply["quotes"])
+    # which councils the reports cover, or were rated something, are their records
+    for question in ("Which councils do you have CQC information on?", "Which five councils were in the CQC pilot?",
+                     "Which councils were rated good?"):
+        reply = service.ask(question)
+        assert not reply["query"]["across_findings"] and reply["answer_kind"] == "records", question
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
