@@ -336,7 +336,9 @@ class Composer:
             out.lines.append(f"The reports here give no {query.statement} score for: " + ", ".join(missing) + ".")
         return out
 
-    def list(self, query: Query) -> Composed | None:
+    def list(self, query: Query, hits: list[Hit] = ()) -> Composed | None:
+        """The councils' records the question lists: one council's scores, the councils rated as it names (counted, for
+        "how many", with the report's own sentence saying so from `hits`), or every council's rating."""
         if len(query.councils) == 1 and not query.across:  # its scores, if that is what is asked for
             rec = self.facts.get(query.councils[0])
             if query.wants not in ("score", "rating") or rec is None:
@@ -355,6 +357,15 @@ class Composer:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]
             out = Composed([f"Rated {query.rating}: " + (", ".join(r.name for r in chosen) or "none") + "."],
                            records=[r.rating for r in chosen])
+            if query.counted == "councils":  # "How many councils were rated good?"
+                scope = "pilot councils" if query.pilot else "councils the reports here cover"
+                out.lines[0] = f"{len(chosen)} of the {len(recs)} {scope} {'was' if len(chosen) == 1 else 'were'} " \
+                               f"rated {query.rating}" + (": " + ", ".join(r.name for r in chosen) + "." if chosen else ".")
+                said = next((a for a in self.picker.ranked(query.search, list(hits), n=5, wants="number", counted="councils")
+                             if query.rating.lower() in a.text.lower()), None)
+                if said is not None:
+                    out.lines.append(self._quote_line(said))
+                    out.quotes.append(said)
             others = [f"{r.name} ({r.rating.value})" for r in recs if r.rating and r not in chosen]
             if others:
                 out.lines.append("Not rated " + query.rating + ": " + ", ".join(others) + ".")

@@ -169,6 +169,7 @@ _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
                      + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+_HOW_MANY_COUNCILS = re.compile(r"\bhow many (of (the|them|these) )?(\w+ )?(councils|authorities|local authorities)\b")
 _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|has|have|did|does|was|is|got|gets|showed|found)\b")
 # Asking which councils the reports cover or assessed, not what they found.
 _COVERAGE = re.compile(r"\b(cover\w*|included|includ\w+|in (the|this|these|your) (reports?|pilot|data)|were in|are in|"
@@ -533,6 +534,10 @@ class Understander:
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
         across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \
             and not _RATING.search(lower) and not _COVERAGE.search(lower) and bool(topic)
+        if _HOW_MANY_COUNCILS.search(lower) and (rating or wants == "rating") and not named:
+            kind, counted_as = "list", "councils"  # "How many councils were rated good?": counted from their records
+        else:
+            counted_as = " ".join(counted.group(1).split()[:2]) if counted else None
         return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
@@ -540,7 +545,7 @@ class Understander:
                      pilot=bool(_PILOT.search(lower)), score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
                      more=follow_up and bool(_MORE.match(lower)),
-                     counted=" ".join(counted.group(1).split()[:2]) if counted else None,
+                     counted=counted_as,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,

@@ -256,6 +256,9 @@ class Service:
         # which search does not gather)
         if fact is None and composed is None and parsed.kind not in FINDINGS_KINDS:
             hits = self._quoted_first(hits, self._quoted(loaded, parsed, hits)[0], loaded.index)
+        elif composed is not None and composed.quotes:  # what a composed answer quotes comes first, as in its citations
+            quoted = self._hits_for(loaded, composed.quotes)
+            hits = (quoted + [h for h in hits if all(h.passage != q.passage for q in quoted)])[:k]
         return {"query": question, "searched_for": parsed.searched_for, "mode": mode,
                 "results": [hit_json(h, retriever.index) for h in hits]}
 
@@ -427,7 +430,9 @@ class Service:
                 return composer.findings(query, {r.name: loaded.retriever.search(query, 10, council=r.name, doc=doc or None)
                                                  for r in composer.all_records(query)
                                                  if loaded.retriever.allows_council(r.name, doc)})
-            listed = composer.list(query)
+            # (searched for a search too: the sentence counting them is the passage to show first)
+            counted = loaded.retriever.search(query, 10, doc=doc or None) if query.counted == "councils" else ()
+            listed = composer.list(query, counted)
             if listed is None and query.councils and quotes:  # "List the long waits the CQC found in Lancashire"
                 return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)
                                                  for name in query.councils if loaded.retriever.allows_council(name, doc)})

@@ -536,6 +536,20 @@ def test_which_councils_had_something_is_answered_council_by_council_from_their_
         assert not reply["query"]["across_findings"] and reply["answer_kind"] == "records", question
 
 
+def test_how_many_councils_were_rated_something_is_counted_from_their_records(service):
+    reply = service.ask("How many councils were rated good in the pilot?")
+    assert reply["query"]["kind"] == "list" and reply["query"]["counted"] == "councils"
+    first, said = reply["answer"].splitlines()[:2]
+    assert first.startswith("4 of the 5 pilot councils were rated Good: Birmingham City Council")
+    assert "Four of the five authorities tested" in said  # the report's own sentence saying so, quoted and cited
+    quote = reply["quotes"][0]
+    assert service.document(quote["doc"])["text"][quote["start"]:quote["end"]] == quote["text"]
+    assert quote["text"] in reply["citations"][0]["text"]
+    assert quote["text"] in service.search("How many councils were rated good in the pilot?")["results"][0]["text"]
+    one = service.ask("How many councils were rated inadequate?")
+    assert one["answer"].startswith("1 of the 7 councils the reports here cover was rated Inadequate: Blackpool Council.")
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
