@@ -169,6 +169,17 @@ _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
                      + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+# A service the CQC's assessments of councils' adult social care do not rate, named before a rating or score.
+_OTHER_SERVICE = re.compile(r"\b(children'?s(?: services| social care)?|schools?|education|hospitals?|gps?|gp surger(?:y|ies)|"
+                            r"police|fire(?: service)?|housing|send|hygiene|food)(?:'s)? (?:services? )?(?:\w+ )?"
+                            r"(?:ratings?|scores?|grades?)\b")
+
+
+def _other_service(lower: str) -> str | None:
+    """The service named ("children's services") if the question asks its rating or score."""
+    m = _OTHER_SERVICE.search(lower)
+    return m.group(1) if m else None
+
 _HOW_MANY_COUNCILS = re.compile(r"\bhow many (of (the|them|these) )?(\w+ )?(councils|authorities|local authorities)\b")
 _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|has|have|did|does|was|is|got|gets|showed|found)\b")
 # Asking which councils the reports cover or assessed, not what they found.
@@ -404,7 +415,7 @@ class Understander:
             wants = "date"
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
             wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
-        rated_by = self._another_body(corrected) if wants in ("rating", "score") else None
+        rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") else None
         if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by):
             wants = None
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):

@@ -613,6 +613,12 @@ def test_another_bodys_rating_is_not_the_cqcs(service):
     assert not reply["found"] and "no Ofsted rating" in reply["message"] and reply["fact"] is None
     assert service.ask("What is Blackpool's CQC rating?")["fact"]["value"] == "Inadequate"
     assert service.ask("Which council got the bottom grade?")["answer"].startswith("Blackpool Council comes last")
+    # another service's rating: these reports rate the council's adult social care only
+    for question, service_name in (("What is Blackpool's children's services rating?", "children's services"),
+                                   ("What is the hospital rating in Blackpool?", "hospital")):
+        reply = service.ask(question)
+        assert not reply["found"] and f"no {service_name} rating" in reply["message"], question
+    assert service.ask("What score did Blackpool get for housing?")["answer"].startswith("None of the nine quality statements")
 
 
 def test_a_contraction_without_its_apostrophe_is_no_word_the_reports_lack(service):
