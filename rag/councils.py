@@ -22,6 +22,7 @@ ABBREVIATIONS = {
     "hertfordshire": ("herts",), "bedfordshire": ("beds",), "buckinghamshire": ("bucks",), "cambridgeshire": ("cambs",),
     "oxfordshire": ("oxon",), "wiltshire": ("wilts",), "northamptonshire": ("northants",), "staffordshire": ("staffs",),
     "worcestershire": ("worcs",), "derbyshire": ("derbys",), "north yorkshire": ("north yorks", "n yorks"),
+    "nottingham": ("nottm",), "birmingham": ("bham", "b'ham"),
 }
 
 

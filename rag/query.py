@@ -297,7 +297,11 @@ class Speller:
         from symspellpy import Verbosity
 
         lower = word.lower()
-        if len(lower) < 5 or lower in self.corpus or lower in STOPWORDS or lower in self.english:
+        if lower in self.corpus or lower in STOPWORDS or lower in self.english:
+            return None
+        if len(lower) >= 4 and lower.endswith("in") and not name and (lower + "g" in self.english or lower + "g" in self.corpus):
+            return lower + "g"  # a dropped g: "how is blackpool doin", "waitin"
+        if len(lower) < 5:
             return None
         distance = 1 if len(lower) <= 5 else 2
         suggestions = self.spell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=distance)

@@ -259,6 +259,14 @@ def test_a_countys_short_form_is_read_as_its_name(understand):
     query = understand("lancs dols backlog")
     assert query.councils == ("Lancashire County Council",) and query.searched_for == "Lancashire dols backlog"
     assert understand("N Lincs waiting lists").councils == ("North Lincolnshire Council",)
+    assert understand("nottm waiting").councils == ("Nottingham City Council",)
+    assert understand("b'ham rating").councils == ("Birmingham City Council",)
+
+
+def test_a_dropped_g_is_put_back(understand):
+    query = understand("how is blackpol doin")
+    assert query.corrected == "how is blackpool doing" and query.kind == "overview"
+    assert understand("Is Robin waiting?").corrected == "Is Robin waiting?"  # a name, and an English word, are kept
 
 
 def test_keywords_are_not_a_question(understand):
