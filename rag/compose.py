@@ -256,7 +256,10 @@ class Composer:
                 by = "its overall rating" if ahead[0].rating.value != ahead[1].rating.value else \
                     f"its quality statement scores (both rated {ahead[0].rating.value})" if len(recs) == 2 else \
                     "its overall rating, then its quality statement scores"
-                out.lines.insert(0, f"{ahead[0].name} comes out ahead on {by}.")
+                if query.order == "low" and len(recs) == 2:  # "which is worse?": the one behind, named first
+                    out.lines.insert(0, f"{ahead[-1].name} comes out behind on {by}.")
+                else:
+                    out.lines.insert(0, f"{ahead[0].name} comes out ahead on {by}.")
         columns = ["Council", *([statement] if statement else []), "Overall rating", "Quality statement scores"] \
             + (["What the reports say"] if topical else [])
         out.table = {"caption": "Comparison: " + ", ".join(short_name(r.name) for r in recs), "columns": columns,

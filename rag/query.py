@@ -163,6 +163,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly|strongest)\b")
 _FAULT = re.compile(r"\b(low|bad|badly|poor|poorly|worse|worst|weak)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
+_WORSE = re.compile(r"\b(worse|weaker|poorer|behind)\b")  # comparing two: asks which comes out behind
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 # What a "why" question asks the reason for, when it asks why a council was judged as it was: a rating or a score.
@@ -531,7 +532,8 @@ class Understander:
                 search += f" {short_name(name)}"
         if kind == "factual" and wants == "score" and statement is None and len(councils) == 1 and not follow_up:
             kind = "list"  # "How did Blackpool score?": its scores, listed
-        order = "high" if _HIGH.search(lower) else "low" if _LOW.search(lower) else None
+        order = "high" if _HIGH.search(lower) else "low" if _LOW.search(lower) or (kind == "compare" and _WORSE.search(lower)) \
+            else None
         rating = _RATING.search(lower)
         value = _SCORE_VALUE.search(lower)
         value = int(next(g for g in value.groups() if g)) if value else None

@@ -563,6 +563,9 @@ def test_a_comparison_says_which_council_comes_out_ahead(service):
     assert reply["answer"].startswith("Lancashire County Council comes out ahead on its overall rating.")
     reply = service.ask("Compare Suffolk and Birmingham")  # both rated Good: by their quality statement scores
     assert reply["answer"].startswith("Suffolk County Council comes out ahead on its quality statement scores")
+    # asked which is worse, the one behind is named
+    worse = service.ask("which is worse?", conversation_id=service.ask("Compare Blackpool and Lancashire")["conversation_id"])
+    assert worse["answer"].startswith("Blackpool Council comes out behind on its overall rating.")
 
 
 def test_did_any_council_get_a_rating_is_answered_from_the_records(service):
