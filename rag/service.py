@@ -427,9 +427,9 @@ class Service:
             if query.across_findings:  # "Which councils had no waiting lists?": each report's words on it
                 if not quotes:
                     return None
-                return composer.findings(query, {r.name: loaded.retriever.search(query, 10, council=r.name, doc=doc or None)
-                                                 for r in composer.all_records(query)
-                                                 if loaded.retriever.allows_council(r.name, doc)})
+                names = query.councils or tuple(r.name for r in composer.all_records(query))  # within a council filter
+                return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)
+                                                 for name in names if loaded.retriever.allows_council(name, doc)})
             # (searched for a search too: the sentence counting them is the passage to show first)
             counted = loaded.retriever.search(query, 10, doc=doc or None) if query.counted == "councils" else ()
             listed = composer.list(query, counted)

@@ -529,6 +529,9 @@ def test_which_councils_had_something_is_answered_council_by_council_from_their_
     assert lines[0] == "What the reports say on this, council by council:"
     assert lines[1].startswith("- Lincolnshire:") and "No one was waiting" in lines[1]
     assert all(service.document(q["doc"])["text"][q["start"]:q["end"]] == q["text"] for q in reply["quotes"])
+    filtered = service.ask("Which councils had no waiting lists?", council="Blackpool")
+    assert filtered["answer"].startswith("What the reports say about Blackpool:")
+    assert {service.document(q["doc"])["councils"][0] for q in filtered["quotes"]} == {"Blackpool Council"}
     # which councils the reports cover, or were rated something, are their records
     for question in ("Which councils do you have CQC information on?", "Which five councils were in the CQC pilot?",
                      "Which councils were rated good?"):
