@@ -93,7 +93,6 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
-    # "What percentage of home care services were rated good?": a share, of what was rated
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("score", r"\bscor(e|es|ed|ing)\b|\bhow many [1-4]s\b"),  # "how many 2s did birmingham get": its scores
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
@@ -170,6 +169,9 @@ _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
                      + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+# Asking what someone said or how they responded: a question of its own, whatever the one before wanted.
+_ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say|said|think|thought|respond|responded|react|"
+                         r"reacted|reply|replied|comment|commented|feel|felt)\b")
 # A service the CQC's assessments of councils' adult social care do not rate, named before a rating or score.
 _OTHER_SERVICE = re.compile(r"\b(children'?s(?: services| social care)?|schools?|education|hospitals?|gps?|gp surger(?:y|ies)|"
                             r"police|fire(?: service)?|housing|send|hygiene|food)(?:'s)? (?:services? )?(?:\w+ )?"
@@ -482,7 +484,8 @@ class Understander:
                 if named or new_statement or not words:
                     kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
                         or (previous.kind == "meaning" and councils) else previous.kind
-                wants = wants or (None if previous.attribution else previous.wants)  # not "who said that?" again
+                # not "who said that?" again, nor a length of time for "what did the council say?"
+                wants = wants or (None if previous.attribution or _ASKS_WORDS.search(lower) else previous.wants)
             if elliptical and kind == "when":  # "by when?": the date of what the previous turn was about
                 kind, wants = "factual", "date"
             if kind == "factual" and wants is None and named and previous.kind == "meaning":

@@ -295,3 +295,10 @@ def test_comparing_with_england_is_the_england_average_not_the_other_councils(un
     then = understand("how does that compare with England?", first)
     assert then.kind == "factual" and then.councils == ("Blackpool Council",) and "average" in then.search
     assert understand("Compare Blackpool and Lancashire").kind == "compare"
+
+
+def test_asking_what_someone_said_does_not_take_the_previous_questions_want(understand):
+    first = understand("How long do people wait for assessments in Lancashire?")
+    assert first.wants == "duration"
+    assert understand("what did the council say?", previous=first).wants is None
+    assert understand("and in Blackpool?", previous=first).wants == "duration"  # the same question of Blackpool
