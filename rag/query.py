@@ -188,6 +188,7 @@ _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|h
 # Asking which councils the reports cover or assessed, not what they found.
 _COVERAGE = re.compile(r"\b(cover\w*|included|includ\w+|in (the|this|these|your) (reports?|pilot|data)|were in|are in|"
                        r"assessed|inspected|took part|part of|do you (have|know|hold)|information|info|reports? (on|about|for))\b")
+_SCORE_WORD = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded)\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
                           r"|\bscores? ([1-4]) (?:mean|means|and)\b")
@@ -515,6 +516,10 @@ class Understander:
             councils = previous.councils  # a new question in the conversation keeps its council ("carers there")
         judged = wants == "reason" and kind == "factual" and not follow_up and bool(councils) \
             and bool(_JUDGED.search(lower)) and not _REACTION.search(lower)
+        # "why so low?" after a statement's score: the reasons for the score; after a share or a wait, for that figure
+        judged_before = wants == "reason" and follow_up and statement is not None and (
+            previous.wants in ("score", "rating") or previous.kind == "list" or previous.judged
+            or bool(_SCORE_WORD.search(lower)))
         if judged and statement is not None and not sure:
             statement = statement_by = None  # a guess from the words "requires improvement" is no statement named
         if judged and statement is None:  # "Why was Blackpool rated inadequate?": its findings, the side of its rating
@@ -570,7 +575,7 @@ class Understander:
                      opinions=bool(_OPINIONS.search(lower)),
                      keywords=not _QUESTION.search(lower), rated_by=rated_by,
                      attribution=follow_up and bool(_WHO_SAID.search(lower)), by_rating=by_rating,
-                     judged=judged, across_findings=across_findings,
+                     judged=judged or judged_before, across_findings=across_findings,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))

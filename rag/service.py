@@ -390,7 +390,7 @@ class Service:
     def _compose(self, loaded: Loaded, query: Query, council, doc, quotes: bool = True) -> Composed | None:
         """A composed answer for the kinds that have one; `quotes=False` (search): the records only."""
         composer = loaded.composer
-        if query.wants == "reason" and (query.follow_up or query.judged) and query.statement and len(query.councils) == 1 \
+        if query.wants == "reason" and query.judged and query.statement and len(query.councils) == 1 \
                 and quotes:
             # "why so low?": that statement's findings for that council, not its score again
             hits = [h for h in loaded.retriever.search(f"{query.statement} key findings {query.search}", 30,
@@ -476,7 +476,8 @@ class Service:
         if query.attribution and query.previous_answer:  # the speaker its passage names, or no one (see _quoted)
             return loaded.answers.attribution(*query.previous_answer)
         reading = loaded.answers.reading(query)
-        if query.more and query.previous_answer:  # "tell me more": the best answer that is not the one given
+        if (query.more or query.wants == "reason") and query.previous_answer:
+            # "tell me more", or "why?" after a figure: the best answer that is not the one given
             doc, start, end = query.previous_answer
             ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)

@@ -516,6 +516,18 @@ def test_why_a_council_got_its_rating_is_answered_by_findings_on_its_side(servic
     assert good["query"]["kind"] == "strengths" and "does well" in good["answer"]
 
 
+def test_why_after_a_figure_asks_about_that_figure_not_a_score(service):
+    first = service.ask("What percentage of people in Blackpool receive direct payments?")
+    reply = service.ask("why is it so low?", conversation_id=first["conversation_id"])
+    assert not reply["query"]["judged"] and not reply["answer"].startswith("Why Blackpool scored")
+    assert reply["answer"] != first["answer"]  # not the figure again
+    assert "direct payments" in reply["answer"]
+    # after the score itself, the reasons for the score
+    first = service.ask("How did Blackpool do on safeguarding?")
+    reply = service.ask("why so low?", conversation_id=first["conversation_id"])
+    assert reply["query"]["judged"] and reply["answer"].startswith("Why Blackpool scored 1 for Safeguarding")
+
+
 def test_a_why_question_about_something_else_is_not_read_as_about_a_rating(service):
     reply = service.ask("Why does Blackpool show no safeguarding concerns about discriminatory abuse?")
     assert reply["query"]["kind"] == "factual" and not reply["query"]["judged"]
