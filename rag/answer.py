@@ -181,14 +181,31 @@ class AnswerPicker:
         self.idf = _idf(index)
         self.default_idf = math.log(1 + (len(index.tokens) + 0.5) / 0.5)
         self._directions: dict = {}
+        # Per-question work that depends only on the passage or sentence, remembered (this picker is built anew
+        # with each index build, so nothing outlives the index it was computed from): see _memo.
+        self._memo: dict[str, dict] = {"spans": {}, "present": {}, "kind": {}}
 
     def _spans(self, hits: list[Hit], opinions: bool = False) -> list[tuple[int, int, int, bool]]:
         """(hit number, start, end, is a pair) of each candidate span of the top passages; for a question asking
         what people thought (`opinions`), also of the readers' comments among the next ones."""
         return [(i, s, e, pair) for i, hit in enumerate(hits[:2 * CANDIDATE_PASSAGES])
                 if i < CANDIDATE_PASSAGES or (opinions and any(map(is_comments_heading, hit.passage.section)))
-                for s, e, pair in candidate_spans(self.index.documents[hit.passage.doc_id].text,
-                                                  hit.passage.start, hit.passage.end)]
+                for s, e, pair in self._remember("spans", (hit.passage.doc_id, hit.passage.start, hit.passage.end),
+                                                 lambda p=hit.passage: tuple(candidate_spans(
+                                                     self.index.documents[p.doc_id].text, p.start, p.end)))]
+
+    MEMO_SIZE = 65536  # entries per memo; past it the memo starts again (the corpus's spans are a few thousand)
+
+    def _remember(self, memo: str, key, compute):
+        """compute(), remembered under `key`: what a passage's or sentence's candidate spans, terms or figures are
+        does not change between questions (tests/test_answer.py checks the remembered and computed results agree)."""
+        table = self._memo[memo]
+        value = table.get(key)
+        if value is None:
+            if len(table) >= self.MEMO_SIZE:
+                table.clear()
+            value = table[key] = compute()
+        return value
 
     def _lexical(self, question: str, texts: list[str], contexts: list[str]) -> np.ndarray:
         """For each sentence, the share of the question's terms (weighted by rarity; numbers double) that it, or the
@@ -201,9 +218,13 @@ class AnswerPicker:
             return np.zeros(len(texts))
         out = []
         for text, context in zip(texts, contexts):
-            present = set(tokenize(text)) | set(tokenize(context))  # tokenize remembers each text's terms
-            out.append(sum(w for g, w in unique.items() if any(t in present for t in g)) / total)
+            present = self._present(text, context)
+            out.append(sum(w for g, w in unique.items() if not present.isdisjoint(g)) / total)
         return np.array(out)
+
+    def _present(self, text: str, context: str) -> frozenset[str]:
+        """The terms of a sentence and of the context it inherits from its passage."""
+        return self._remember("present", (text, context), lambda: frozenset(tokenize(text)) | frozenset(tokenize(context)))
 
     def _extend(self, text: str, start: int, end: int, p_start: int, p_end: int) -> tuple[int, int]:
         """A very short answer ("Score: 1") takes in the heading above it and the line after it."""
@@ -441,8 +462,9 @@ class AnswerPicker:
                 dense = np.where(lean > MIN_LEAN, dense + POLARITY_WEIGHT * lean, -np.inf)
         else:
             dense = np.zeros(len(texts))
-        kind = np.array([(1.0 if not extreme or EXTREME.search(t) else EXTREME_SHORT) if self._has(wants, t, counted, role)
-                         else SHARE_OF_COUNTED if self._share_of(wants, t, counted) else 0.0 for t in texts])
+        kind = np.array([self._remember("kind", (wants, counted, role, extreme, t), lambda t=t: (
+            (1.0 if not extreme or EXTREME.search(t) else EXTREME_SHORT) if self._has(wants, t, counted, role)
+            else SHARE_OF_COUNTED if self._share_of(wants, t, counted) else 0.0)) for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])
@@ -453,7 +475,8 @@ class AnswerPicker:
                               and not set(hits[i].passage.councils) & set(councils) else 1.0 for i, *_ in spans])
         # Two sentences hold more words than one: they win only by covering clearly more of the question.
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
-        comment = [any(map(is_comments_heading, hits[i].passage.section)) for i, *_ in spans]
+        comments = {i: any(map(is_comments_heading, hits[i].passage.section)) for i in {i for i, *_ in spans}}
+        comment = [comments[i] for i, *_ in spans]
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])
@@ -468,7 +491,7 @@ class AnswerPicker:
                     "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
         if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
-            features["topical"] = np.array([bool(words & (set(tokenize(t)) | set(tokenize(" ".join(hits[i].passage.section)))))
+            features["topical"] = np.array([not self._present(t, " ".join(hits[i].passage.section)).isdisjoint(words)
                                             for t, (i, *_) in zip(texts, spans)])
         return spans, features
 

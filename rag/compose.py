@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import cqc
 from .answer import Answer, AnswerPicker
@@ -32,6 +33,7 @@ QUOTE_MIN_SHARE = 0.6  # a further quote scores at least this share of the best 
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`", re.M)
 
 
+@lru_cache(maxsize=8192)  # a search's ten passages, most of them seen before
 def plain(text: str) -> str:
     """Text without Markdown marks (headings, bullets, bold), for clients that do not render Markdown."""
     return re.sub(r"[ \t]*\n[ \t]*\n\s*", "\n", _MARKDOWN.sub("", text)).strip()

@@ -273,6 +273,8 @@ class Retriever:
         self.index = index
         self.matcher = CouncilMatcher(c for d in index.documents.values() for c in d.councils)
         self._about = [set(p.councils) for p in index.passages]
+        # per council, which passages are about it (the council bonus, one array operation instead of a loop)
+        self._about_council = {c: np.array([c in a for a in self._about], dtype=bool) for c in set().union(*self._about)}
         self.rankers: dict[str, Ranker] = {"bm25": BM25Ranker(index.tokens)}
         if embedder is not None and index.vectors is not None:
             self.rankers["dense"] = DenseRanker(index.vectors, embedder)
@@ -351,7 +353,10 @@ class Retriever:
         named |= {self.matcher.resolve(council)} if council else set()
         named.discard(None)
         if named:
-            fused = fused + COUNCIL_BONUS * np.array([bool(self._about[i] & named) for i in rows], dtype=np.float32)
+            about = np.zeros(len(self.index.passages), dtype=bool)
+            for name in named & self._about_council.keys():
+                about |= self._about_council[name]
+            fused = fused + COUNCIL_BONUS * about[rows].astype(np.float32)
         hits = []
         for j in np.argsort(-fused, kind="stable")[:k]:
             p = self.index.passages[rows[j]]
