@@ -297,6 +297,10 @@ class QueryBatcher:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
+        # Held by whoever runs the model: the encoding thread, or a caller that finds it idle and nothing waiting,
+        # which then encodes its own texts in its own thread (one model call either way, without two thread
+        # hand-offs); texts that arrive meanwhile wait in the queue and go together in the next call.
+        self._busy = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="query-encoder", daemon=True)
         self._thread.start()
 
@@ -305,19 +309,24 @@ class QueryBatcher:
 
         while True:
             batch = list(self._queue.get())  # one caller's texts together: they go to the model in one call
-            while len(batch) < self.max_batch:
-                try:
-                    batch.extend(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            texts = list(dict.fromkeys(text for text, _ in batch))
-            try:
-                vectors = dict(zip(texts, self.embedder.encode(texts, batch_size=self.max_batch)))
-                for text, future in batch:
-                    future.set_result(vectors[text])
-            except Exception as exc:  # hand the failure to every waiting caller
-                for _, future in batch:
-                    future.set_exception(exc)
+            with self._busy:
+                while len(batch) < self.max_batch:
+                    try:
+                        batch.extend(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                self._encode(batch)
+
+    def _encode(self, batch: list) -> None:
+        """One model call for the (text, future) pairs; each future gets its text's vector (or the failure)."""
+        texts = list(dict.fromkeys(text for text, _ in batch))
+        try:
+            vectors = dict(zip(texts, self.embedder.encode(texts, batch_size=self.max_batch)))
+            for text, future in batch:
+                future.set_result(vectors[text])
+        except Exception as exc:  # hand the failure to every waiting caller
+            for _, future in batch:
+                future.set_exception(exc)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length vectors for the texts, like Embedder.encode, from the cache or the encoding thread."""
@@ -334,7 +343,13 @@ class QueryBatcher:
             if text not in found and text not in waiting:
                 waiting[text] = Future()
         if waiting:
-            self._queue.put(list(waiting.items()))
+            if self._queue.empty() and self._busy.acquire(blocking=False):
+                try:
+                    self._encode(list(waiting.items()))
+                finally:
+                    self._busy.release()
+            else:
+                self._queue.put(list(waiting.items()))
         for text, future in waiting.items():
             found[text] = future.result()
         if waiting:
