@@ -16,7 +16,7 @@ the answer step only read:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -246,7 +246,7 @@ class Query:
         return self.corrected if self.corrected != self.text else None
 
     def json(self) -> dict:
-        out = asdict(self)
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}  # asdict(), without its deep copy
         out["searched_for"] = self.searched_for
         out["previous_answer"] = list(self.previous_answer) if self.previous_answer else None
         return out

@@ -90,3 +90,19 @@ def test_nothing_remembered_outlives_its_index_build(small_corpus, tmp_path):
         got, want = service.ask(q), fresh.ask(q)
         got.pop("conversation_id"), want.pop("conversation_id")
         assert got == want
+
+
+def test_a_query_as_json_is_its_fields_as_asdict_gives_them(fake_service):
+    from dataclasses import asdict
+
+    from rag.query import Query
+
+    understander = fake_service.loaded.understander
+    previous = None
+    for q in _questions():
+        query = understander.understand(q, previous=previous)
+        data = query.json()
+        assert data == {**asdict(query), "searched_for": query.searched_for,
+                        "previous_answer": list(query.previous_answer) if query.previous_answer else None}
+        assert Query.from_json(json.loads(json.dumps(data))) == query
+        previous = query
