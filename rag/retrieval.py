@@ -183,8 +183,13 @@ def candidates(rankers: dict[str, Ranker], query: str, mask: np.ndarray, k: int,
     them (rows ascending), and every ranker's score for each. In a corpus up to `sample` passages that
     is every passage the mask allows, so fusing them is fusing everything."""
     prepared = {name: r.prepare(query) for name, r in rankers.items()}
+    sampled = _sample(mask, sample)
+    if len(sampled) > max(k, depth) and len(sampled) == np.count_nonzero(mask):
+        # the sample is every passage allowed, more than a top takes: the union is the sample, each top adds
+        # nothing to it, and every ranker scores every row (as it would after its top)
+        return sampled, {name: np.asarray(r.score(prepared[name], sampled), dtype=np.float32) for name, r in rankers.items()}
     found = {name: r.top(prepared[name], max(k, depth), mask) for name, r in rankers.items()}
-    rows = np.unique(np.concatenate([ids for ids, _ in found.values()] + [_sample(mask, sample)]))
+    rows = np.unique(np.concatenate([ids for ids, _ in found.values()] + [sampled]))
     scores = {}
     for name, (ids, values) in found.items():
         if len(ids) == len(rows):  # the ranker's own top covers every row: no second scoring

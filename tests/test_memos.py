@@ -106,3 +106,25 @@ def test_a_query_as_json_is_its_fields_as_asdict_gives_them(fake_service):
                         "previous_answer": list(query.previous_answer) if query.previous_answer else None}
         assert Query.from_json(json.loads(json.dumps(data))) == query
         previous = query
+
+
+def test_fusing_every_passage_skips_the_tops_and_gives_what_the_tops_union_gives(fake_service):
+    """A corpus within the scaling sample: the candidates are every passage allowed, scored by every ranker, as
+    the union of each ranker's top and the sample, scored, gives them (bit for bit)."""
+    import numpy as np
+
+    from rag.retrieval import CANDIDATES, _sample, candidates
+
+    retriever = fake_service.loaded.retriever
+    masks = [retriever.candidate_mask(), retriever.candidate_mask(council="Blackpool")]
+    assert all(CANDIDATES < mask.sum() <= len(mask) for mask in masks)
+    for q in _questions():
+        for mask in masks:
+            rankers = dict(retriever.rankers)
+            rows, scores = candidates(rankers, q, mask, 10)
+            prepared = {name: r.prepare(q) for name, r in rankers.items()}
+            tops = [r.top(prepared[name], CANDIDATES, mask)[0] for name, r in rankers.items()]
+            union = np.unique(np.concatenate(tops + [_sample(mask, 2048)]))
+            assert np.array_equal(rows, union)
+            for name, r in rankers.items():
+                assert np.array_equal(scores[name], np.asarray(r.score(prepared[name], union), dtype=np.float32))
