@@ -60,7 +60,9 @@ _KIND_PATTERNS = [
                r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"
                r"|\bwhat'?s?( is| are| has been| have been)?( \w+)? being done\b|\bwhat (has|have) been done\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
-                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"),
+                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"
+                  # "what were they good at?", "what is Suffolk best at?"
+                  r"|\bwhat (is|was|are|were) (\w+(?:'s)? ){1,3}(good|best|strong|strongest) (at|on|in)\W*$"),
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
                 r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"

@@ -42,6 +42,8 @@ def understand(service):
     ("Is Blackpool failing?", "overview"),
     ("What is Blackpool's weakest area?", "rank"),
     ("Which five councils were in the CQC pilot?", "list"),
+    ("What is Blackpool good at?", "strengths"),
+    ("What is Suffolk best at?", "strengths"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
