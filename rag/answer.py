@@ -123,6 +123,10 @@ _DEFINITION = re.compile(r"^\W*(?:A |An |The )?(?:[A-Z][\w-]*|of|and|for|the|\d{
 DEFINITION_FACTOR = 0.7
 # The framework's statements (cqc.FRAMEWORK_HEADINGS) answer no question about a council: what is expected, not found.
 FRAMEWORK_FACTOR = 0.7
+# A caveat about the figures ("Please note that the amount raised through adult social care precept varies from
+# local authority to local authority", in every assessment's financial facts) qualifies a finding, it is none.
+_CAVEAT = re.compile(r"^\W*(please note|note that|note:|nb\b)", re.I)
+CAVEAT_FACTOR = 0.7
 FRAMEWORK_PREFIX = 60  # characters of a sentence compared (a span of two starts with its first)
 # A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
 _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}\b[A-Z][a-z]+ [A-Z][a-z]+"
@@ -484,6 +488,7 @@ class AnswerPicker:
             # of every council, is not what it found there
             hearsay *= np.array([DEFINITION_FACTOR if _DEFINITION.match(t) else 1.0 for t in texts])
             hearsay *= np.array([FRAMEWORK_FACTOR if t.strip()[:FRAMEWORK_PREFIX] in self._framework else 1.0 for t in texts])
+        hearsay *= np.array([CAVEAT_FACTOR if _CAVEAT.match(t) else 1.0 for t in texts])
         if lede:  # an overview: a line's first sentence states its finding; the ones after it detail it
             hearsay *= np.array([LEDE_FACTOR if s == hits[i].passage.start or docs[i][s - 1:s] == "\n" else 1.0
                                  for i, s, _, _ in spans])

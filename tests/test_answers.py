@@ -565,6 +565,12 @@ def test_how_many_councils_were_rated_something_is_counted_from_their_records(se
     assert one["answer"].startswith("1 of the 7 councils the reports here cover was rated Inadequate: Blackpool Council.")
 
 
+def test_a_caveat_about_the_figures_is_not_the_answer(service):
+    reply = service.ask("Did Blackpool put up council tax with the adult social care precept?")
+    assert "raised the full adult social care precept" in reply["answer"]
+    assert not reply["answer"].startswith("Please note")
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
