@@ -171,6 +171,20 @@ _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
                      + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+# The words a ranking of councils by their records is asked in ("Which pilot council did best on the individual
+# quality statement scores?"); a ranking asked by anything else is about what the reports found.
+_RECORD_WORDS = frozenset(t for w in (
+    "best worst highest lowest top bottom most least good bad badly well poorly better worse performed perform performance "
+    "scored score scores scoring rated rating ratings grade grades overall quality statement statements individual area "
+    "areas part parts theme themes assessment assessments council councils authority authorities possible every all "
+    "first last rank ranked ranking order strongest weakest strong weak came come out did do does").split()
+    for t in tokenize(w))
+
+
+def _OFF_RECORD(topic: tuple[str, ...]) -> bool:
+    """Whether a topic names something besides the councils' records (numbers aside)."""
+    return any(t not in _RECORD_WORDS and t not in NUMBER_WORDS for w in topic for t in tokenize(w))
+
 # Asking what someone said or how they responded: a question of its own, whatever the one before wanted.
 _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say|said|think|thought|respond|responded|react|"
                          r"reacted|reply|replied|comment|commented|feel|felt)\b")
@@ -557,6 +571,8 @@ class Understander:
             topic = tuple(dict.fromkeys((*topic, *previous.topic)))
         if kind == "factual" and across and not named and _WHICH_COUNCIL.match(lower):
             kind = "list"  # "Which council had no waiting lists?"
+        if kind == "rank" and across and not named and _OFF_RECORD(topic) and not (statement and sure):
+            kind = "list"  # "Which council has the most people waiting?": not ranked by rating, but by what the reports say
         # a list of councils by what the reports say of them on a topic, not by their records ("Which councils were
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
         across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \

@@ -544,6 +544,12 @@ def test_which_councils_had_something_is_answered_council_by_council_from_their_
     filtered = service.ask("Which councils had no waiting lists?", council="Blackpool")
     assert filtered["answer"].startswith("What the reports say about Blackpool:")
     assert {service.document(q["doc"])["councils"][0] for q in filtered["quotes"]} == {"Blackpool Council"}
+    # a ranking asked by something besides the records is what the reports say, council by council
+    most = service.ask("Which council has the most people waiting?")
+    assert most["query"]["kind"] == "list" and most["answer"].startswith("What the reports say on this, council by council:")
+    assert not service.ask("Which council had the most potholes?")["found"]  # not ranked by rating
+    assert service.ask("Which council performed worst on safeguarding?")["query"]["kind"] == "rank"  # a statement's scores
+    assert service.ask("Which pilot council did best?")["query"]["kind"] == "rank"
     # which councils the reports cover, or were rated something, are their records
     for question in ("Which councils do you have CQC information on?", "Which five councils were in the CQC pilot?",
                      "Which councils were rated good?"):
