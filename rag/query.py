@@ -95,6 +95,7 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
+    # "What percentage of home care services were rated good?": a share, of what was rated
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("score", r"\bscor(e|es|ed|ing)\b|\bhow many [1-4]s\b"),  # "how many 2s did birmingham get": its scores
     ("rating", r"\b(rating|ratings|rated|grade|grades|graded|verdict)\b"),
@@ -179,12 +180,6 @@ _RECORD_WORDS = frozenset(t for w in (
     "areas part parts theme themes assessment assessments council councils authority authorities possible every all "
     "first last rank ranked ranking order strongest weakest strong weak came come out did do does").split()
     for t in tokenize(w))
-
-
-def _OFF_RECORD(topic: tuple[str, ...]) -> bool:
-    """Whether a topic names something besides the councils' records (numbers aside)."""
-    return any(t not in _RECORD_WORDS and t not in NUMBER_WORDS for w in topic for t in tokenize(w))
-
 # Asking what someone said or how they responded: a question of its own, whatever the one before wanted.
 _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say|said|think|thought|respond|responded|react|"
                          r"reacted|reply|replied|comment|commented|feel|felt)\b")
@@ -192,13 +187,6 @@ _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say
 _OTHER_SERVICE = re.compile(r"\b(children'?s(?: services| social care)?|schools?|education|hospitals?|gps?|gp surger(?:y|ies)|"
                             r"police|fire(?: service)?|housing|send|hygiene|food)(?:'s)? (?:services? )?(?:\w+ )?"
                             r"(?:ratings?|scores?|grades?)\b")
-
-
-def _other_service(lower: str) -> str | None:
-    """The service named ("children's services") if the question asks its rating or score."""
-    m = _OTHER_SERVICE.search(lower)
-    return m.group(1) if m else None
-
 _HOW_MANY_COUNCILS = re.compile(r"\bhow many (of (the|them|these) )?(\w+ )?(councils|authorities|local authorities)\b")
 _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|has|have|did|does|was|is|got|gets|showed|found)\b")
 # Asking which councils the reports cover or assessed, not what they found.
@@ -208,6 +196,18 @@ _SCORE_WORD = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded)\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
                           r"|\bscores? ([1-4]) (?:mean|means|and)\b")
+
+
+def _off_record(topic: tuple[str, ...]) -> bool:
+    """Whether a topic names something besides the councils' records (numbers aside)."""
+    return any(t not in _RECORD_WORDS and t not in NUMBER_WORDS for w in topic for t in tokenize(w))
+
+
+def _other_service(lower: str) -> str | None:
+    """The service named ("children's services") if the question asks its rating or score."""
+    m = _OTHER_SERVICE.search(lower)
+    return m.group(1) if m else None
+
 
 # Matching a statement named in other words: the question's combined similarity (StatementMatcher) must reach
 # this and beat the next statement by the margin (looked at on the pool's tuning split: questions about a
@@ -571,7 +571,7 @@ class Understander:
             topic = tuple(dict.fromkeys((*topic, *previous.topic)))
         if kind == "factual" and across and not named and _WHICH_COUNCIL.match(lower):
             kind = "list"  # "Which council had no waiting lists?"
-        if kind == "rank" and across and not named and _OFF_RECORD(topic) and not (statement and sure):
+        if kind == "rank" and across and not named and _off_record(topic) and not (statement and sure):
             kind = "list"  # "Which council has the most people waiting?": not ranked by rating, but by what the reports say
         # a list of councils by what the reports say of them on a topic, not by their records ("Which councils were
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
