@@ -47,7 +47,7 @@ _KIND_PATTERNS = [
              r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"
              r"|\bwhich (pilot )?(council|authority|one)s? (is|was|are|were) (the )?(best|worst|top|bottom|highest|lowest)\b"
-             r"|\bthe (best|worst)( rated)? (pilot )?council\b"),
+             r"|\bthe (best|worst)( rated)? (pilot )?council\b|\brated (the )?(best|worst|lowest|highest)\b"),
     ("list", r"\bwhich (\w+ )?councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
              r"|\bwhat (were|are) \w+(?:'s)? (nine |quality statement )?scores\b|\bwhat (were|are) (the|its|their) scores\b"
              r"|\bwhich (\w+ )?councils? do you\b|\bwhat councils\b"
@@ -60,7 +60,8 @@ _KIND_PATTERNS = [
                r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"
                r"|\bwhat'?s?( is| are| has been| have been)?( \w+)? being done\b|\bwhat (has|have) been done\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
-                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something|any) (good|positive)\b"
+                  r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something) (good|positive)\b(?! (at|in|on|with|for)\b)"
+                  r"|\bany (good|positive) (things?|points?|news|aspects?|findings?|areas?)\b"
                   # "what were they good at?", "what is Suffolk best at?"
                   r"|\bwhat (is|was|are|were) (\w+(?:'s)? ){1,3}(good|best|strong|strongest) (at|on|in)\W*$"),
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
@@ -73,7 +74,9 @@ _KIND_PATTERNS = [
                  r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"
                  r"|\boverall (rating|verdict|result|picture|judgement|assessment|score|grade)\b|^\W*overall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
                  r"|^\W*what did (the )?(cqc|inspectors|regulator) (say|find|conclude) about \w+( \w+)?\W*$"
-                 r"|\bgood or bad\b|\bany good\b|^\W*(is|are|was|were) \w+( \w+)? (good|bad|ok|okay|failing)\W*$"),
+                 r"|\bgood or bad\b|\bany good\b(?! (at|in|on|with|for)\b)"
+                 r"|^\W*(is|are|was|were) (?!(that|this|it|these|those|they)\b)\w+( \w+)? (good|bad|ok|okay|failing)\W*$"
+                 r"|^\W*what (did|does) \w+( \w+)? (get|receive|achieve)\W*$"),
 ]
 _KIND_RES = [(kind, re.compile(pattern)) for kind, pattern in _KIND_PATTERNS]
 # Thanks, greetings and the like: nothing to look up.
@@ -131,13 +134,15 @@ _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|w
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
 # out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
 _ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|(an )?overview (of|for)|"
-                    r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))\W*$")
+                    r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))"
+                    r"(\W*(its|their|the)?\W*(pilot |cqc |latest |new )?(assessment|report|rating|inspection|results?|verdict)s?)?\W*$")
 _BARE = re.compile(r"^\W*$")
 # Asking whether a council did well at something: with a quality statement, the answer is its score.
 _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
                          r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b"
                          # "Is Blackpool good at safeguarding?"
-                         r"|^\W*(is|are|was|were) \w+( \w+)? (any )?(good|bad|poor|strong|weak|failing) (at|on|in|with)\b")
+                         r"|^\W*(is|are|was|were) \w+( \w+)? (any )?(good|bad|poor|strong|weak|failing) (at|on|in|with)\b"
+                         r"|\bany good (at|in|on|with)\b")
 # Opening words of an elliptical follow-up, which asks the previous question again about something else.
 _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|and what about|and for|and in|"
                          r"and the|so)\b")
@@ -347,7 +352,7 @@ class StatementMatcher:
     embedding model, half against the best of the framework's phrasings of each statement, half against
     the centroid of the corpus passages an assessment reports under it."""
 
-    _GENERIC = {"care", "peopl", "support", "improv", "system", "manag", "live", "need"}
+    _GENERIC = {"care", "peopl", "support", "improv", "system", "manag", "live", "need", "assess"}
 
     def __init__(self, encoder=None, centroids: dict[str, np.ndarray] | None = None):
         self.encoder = encoder
@@ -577,7 +582,9 @@ class Understander:
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
         across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \
             and not _RATING.search(lower) and not _COVERAGE.search(lower) and bool(topic)
-        if _HOW_MANY_COUNCILS.search(lower) and (rating or wants == "rating") and not named:
+        pilot = bool(_PILOT.search(lower))
+        if _HOW_MANY_COUNCILS.search(lower) and (rating or wants == "rating" or pilot or _COVERAGE.search(lower)) \
+                and not named:
             kind, counted_as = "list", "councils"  # "How many councils were rated good?": counted from their records
         else:
             counted_as = " ".join(counted.group(1).split()[:2]) if counted else None
@@ -585,7 +592,7 @@ class Understander:
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
                      order=order, rating=rating.group(1).capitalize() if rating else None,
-                     pilot=bool(_PILOT.search(lower)), score_value=value, base=base,
+                     pilot=pilot, score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
                      more=follow_up and bool(_MORE.match(lower)),
                      counted=counted_as,

@@ -44,6 +44,12 @@ def understand(service):
     ("Which five councils were in the CQC pilot?", "list"),
     ("What is Blackpool good at?", "strengths"),
     ("What is Suffolk best at?", "strengths"),
+    ("Which council was rated worst?", "rank"),
+    ("What did Suffolk get?", "overview"),
+    ("Tell me about Nottingham's pilot assessment", "overview"),
+    ("Is Blackpool any good?", "overview"),
+    ("Were there any positive findings for Lancashire?", "strengths"),
+    ("How many councils did the CQC look at in its pilot?", "list"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
@@ -304,3 +310,16 @@ def test_asking_what_someone_said_does_not_take_the_previous_questions_want(unde
     assert first.wants == "duration"
     assert understand("what did the council say?", previous=first).wants is None
     assert understand("and in Blackpool?", previous=first).wants == "duration"  # the same question of Blackpool
+
+
+def test_assessment_alone_names_no_quality_statement(understand):
+    # every report is an assessment: the word does not name "Assessing needs"; with "needs" it does
+    assert understand("Tell me about Nottingham's pilot assessment").statement is None
+    assert understand("What score did Blackpool get for needs assessments?").statement == "Assessing needs"
+
+
+def test_is_that_good_after_a_figure_judges_the_figure(understand):
+    first = understand("What percentage of carers in Blackpool were satisfied?")
+    follow = understand("is that good?", previous=first)
+    assert follow.kind == "factual" and follow.follow_up  # not an overview of the council
+    assert understand("is the council any good at getting equipment to people quickly in blackpool?").kind == "factual"
