@@ -74,7 +74,7 @@ HOLDS = {
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
     # who: a named role or a title ("Wendy Bowkett, executive councillor", "an independent Chair", "Cllr Smith")
     "person": re.compile(r"\b(cllr|councillor|dr|mr|mrs|ms|professor|chair|chairs|chaired|chief|director|executive|"
-                         r"cabinet member|leader|lead member|head of|spokes(person|man|woman)|minister|secretary of state|"
+                         r"cabinet member|portfolio holder|leader|lead member|head of|spokes(person|man|woman)|minister|secretary of state|"
                          r"inspector|commissioner|mayor|department|government|ministry)\b", re.I),
     # how often: "met quarterly", "6 weekly", "every three months", "twice a year"
     "frequency": re.compile(r"\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|regularly|routinely)\b"

@@ -577,6 +577,12 @@ def test_a_caveat_about_the_figures_is_not_the_answer(service):
     assert not reply["answer"].startswith("Please note")
 
 
+def test_who_is_a_named_person_is_answered_by_the_sentence_naming_them(service):
+    # "portfolio holder" is a role: the sentence naming her was passed over for one naming "a senior leader"
+    reply = service.ask("Who is Linda Woodings?")
+    assert reply["answer"].startswith("Linda Woodings, Nottingham’s portfolio holder for adult social care")
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
