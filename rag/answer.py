@@ -361,7 +361,7 @@ class AnswerPicker:
         if dense is None:  # BM25 only: all we can go on is whether the corpus knows the question's words
             return (not unknown and hits[0].score > 0), ("the reports never mention " + ", ".join(unknown)
                                                           if unknown else "no passage shares the question's words")
-        if dense < MIN_DENSE and not self._names_found(question, hits[0]):
+        if dense < MIN_DENSE and not self._names_found(question, hits[0]) and not self._all_terms_found(question, hits[0]):
             return False, "no passage is close to the question"
         # one unknown word among many ("... I'm her carer and I'm exhausted, is this normal ...") is not the topic
         if unknown and dense < MIN_DENSE_WITH_UNKNOWN_TERM and UNKNOWN_SHARE * len(set(tokenize(question))) <= len(unknown):
@@ -373,6 +373,13 @@ class AnswerPicker:
         at most RARE_PASSAGES passages: "Mariam Khan"), which the embedding model reads poorly."""
         rare = {t for t in tokenize(question) if t.isalpha() and self.idf.get(t, 0.0) >= self._rare_idf}
         return len(rare) >= 2 and rare <= set(tokenize(hit.text))
+
+    def _all_terms_found(self, question: str, hit: Hit) -> bool:
+        """Whether the top passage holds every term of the question but its councils and asking words, three or more
+        ("What did Suffolk bring back in-house?"): the model's similarity is low for short questions."""
+        councils = {t for c in hit.passage.councils for t in tokenize(c)}
+        terms = {t for t in tokenize(question) if t.isalpha() and t not in _ASKING_WORDS} - councils
+        return len(terms) >= 3 and terms <= set(tokenize(hit.text))
 
     @cached_property
     def _rare_idf(self) -> float:
