@@ -80,6 +80,8 @@ HOLDS = {
     "frequency": re.compile(r"\b(daily|weekly|fortnightly|monthly|quarterly|annually|yearly|regularly|routinely)\b"
                             r"|\b(every|each) (\w+ )?(day|week|month|quarter|year)s?\b|\b(once|twice|\w+ times) (a|an|per|each) \w+",
                             re.I),
+    # the council's own words: its spokesperson named ("Linda Woodings, Nottingham's portfolio holder ..., said")
+    "council_said": cqc.COUNCIL_SPOKESPERSON,
 }
 # how big (a backlog, a list): a count or a sum of money; a share ("32.25% of the workforce") is no size
 HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['money'].pattern}", re.I)
@@ -91,7 +93,7 @@ EXTREME_SHORT = 0.75  # the kind feature of a figure that is not the largest whe
 FIGURES = ("number", "amount", "money", "percent", "duration", "date", "name")  # "when ...?" is answered by a date, or declined
 WANTED = {"number": "count", "money": "sum of money", "duration": "length of time"}  # a figure's name in a message
 # What a question may also ask for: a span holding it is taken where one is there, or else the best span.
-PREFERRED = ("person", "frequency", "size")
+PREFERRED = ("person", "frequency", "size", "council_said")
 # A page's dateline ("date 2025-09-11 Blackpool Council reports ..."): its label, not part of a sentence (nor a
 # date the sentence states).
 _DATELINE = re.compile(r"\s*date \d{4}-\d\d-\d\d\s+")
@@ -519,7 +521,12 @@ class AnswerPicker:
             able = (f["kind"] > 0) & (f["elsewhere"] == 1.0) & f.get("topical", True)
             score = np.where(able & (f["kind"] >= (f["kind"][able].max() if able.any() else 0)), score, -np.inf)
         elif (wants in PREFERRED or wants in FIGURES) and (f["kind"] >= 1.0).any():
-            score = np.where(f["kind"] >= 1.0, score, -np.inf)
+            # held in a passage about the council asked about; if none is, held elsewhere (another council's
+            # spokesperson) is no answer either, and the best span answers
+            held = f["kind"] >= 1.0
+            here = held & (f["elsewhere"] == 1.0)
+            if here.any() or (f["elsewhere"] == 1.0).all():
+                score = np.where(here if here.any() else held, score, -np.inf)
         return score
 
     @staticmethod

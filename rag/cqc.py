@@ -179,7 +179,9 @@ SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": (
 # A council's own spokesperson quoted in an article ("Linda Woodings, Nottingham's portfolio holder for adult
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.
 COUNCIL_SPOKESPERSON = re.compile(r"\b(portfolio holder|cabinet member|executive councillor|councillor|cllr|"
-                                  r"(deputy )?leader of the council|council leader)\b", re.I)
+                                  r"(deputy )?leader of (the|\w+) council|council leader)\b", re.I)
 
 # How the reports judge a figure: against the England (national) average.
 BENCHMARK_WORDS = "compared to the England national average"
+# Searched with a question asking what the council said: how articles name its spokespeople.
+SPOKESPERSON_WORDS = "Cllr councillor cabinet member portfolio holder said"

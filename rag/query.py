@@ -98,6 +98,9 @@ _WANT_PATTERNS = [
     ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
+    # "what did their councillor say?", "how did the council respond?": the council's own words (cqc.COUNCIL_SPOKESPERSON)
+    ("council_said", r"\b(what|how) (did|does|has|have) (the |their |its |\w+'s )?(council|councillors?|cllr|leader|council leader|"
+                     r"cabinet member|portfolio holder|spokes(person|man|woman))( \w+)? (say|said|respond|react|reply)\b"),
     # "What percentage of home care services were rated good?": a share, of what was rated
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("score", r"\bscor(e|es|ed|ing)\b|\bhow many [1-4]s\b"),  # "how many 2s did birmingham get": its scores
@@ -556,6 +559,8 @@ class Understander:
         if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
             search += f" {cqc.BENCHMARK_WORDS}"
+        if wants == "council_said":  # "what did their councillor say?": the articles' "Cllr ..., cabinet member ..., said"
+            search += f" {cqc.SPOKESPERSON_WORDS}"
         for name in councils:
             if name not in self.matcher.find(search):
                 search += f" {short_name(name)}"

@@ -590,6 +590,16 @@ def test_a_short_question_whose_every_term_is_in_the_top_passage_is_answered(ser
     assert not service.ask("What is Lancashire's recycling rate?")["found"]  # a word the reports lack: still declined
 
 
+def test_what_the_council_said_is_its_spokespersons_words(service):
+    first = service.ask("Tell me about Nottingham's pilot assessment")
+    reply = service.ask("what did their councillor say?", conversation_id=first["conversation_id"])
+    assert reply["query"]["wants"] == "council_said" and reply["answer"].startswith("Linda Woodings")
+    assert service.ask("What did Blackpool's council leader say about the rating?")["answer"].startswith("Cllr Neal Brookes")
+    assert service.ask("How did Suffolk's council respond?")["answer"].startswith("Beccy Hopfensperger")
+    # no one of Lancashire's is named: not another council's spokesperson
+    assert "Brookes" not in service.ask("What did Lancashire's council say?")["answer"]
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])

@@ -308,7 +308,8 @@ def test_comparing_with_england_is_the_england_average_not_the_other_councils(un
 def test_asking_what_someone_said_does_not_take_the_previous_questions_want(understand):
     first = understand("How long do people wait for assessments in Lancashire?")
     assert first.wants == "duration"
-    assert understand("what did the council say?", previous=first).wants is None
+    assert understand("what did the council say?", previous=first).wants == "council_said"  # its own, not a duration
+    assert understand("what did they think?", previous=first).wants is None
     assert understand("and in Blackpool?", previous=first).wants == "duration"  # the same question of Blackpool
 
 
