@@ -600,6 +600,13 @@ def test_what_the_council_said_is_its_spokespersons_words(service):
     assert "Brookes" not in service.ask("What did Lancashire's council say?")["answer"]
 
 
+def test_how_long_counts_less_as_a_word_the_answer_must_share(service):
+    # "how long" asks for a length of time: the sentence on "long waits for occupational therapy" shared "long" by chance
+    assert "some up to 226 days" in service.ask("How long did people in Lancashire wait for an assessment?")["answer"]
+    # ... and where the answer is that sentence, it still is
+    assert "up to 262 days" in service.ask("How long did people in Lancashire wait for occupational therapy?")["answer"]
+
+
 def test_what_a_rating_means_is_the_meaning_of_its_word_in_the_report(service):
     first = service.ask("What rating did Blackpool get?")
     reply = service.ask("what does that mean?", conversation_id=first["conversation_id"])
