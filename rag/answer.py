@@ -133,11 +133,11 @@ _DEFINITION = re.compile(r"^\W*(?:A |An |The )?(?:[A-Z][\w-]*|of|and|for|the|\d{
 DEFINITION_FACTOR = 0.7
 # The framework's statements (cqc.FRAMEWORK_HEADINGS) answer no question about a council: what is expected, not found.
 FRAMEWORK_FACTOR = 0.7
+FRAMEWORK_PREFIX = 60  # characters of a sentence compared (a span of two starts with its first)
 # A caveat about the figures ("Please note that the amount raised through adult social care precept varies from
 # local authority to local authority", in every assessment's financial facts) qualifies a finding, it is none.
 _CAVEAT = re.compile(r"^\W*(please note|note that|note:|nb\b)", re.I)
 CAVEAT_FACTOR = 0.7
-FRAMEWORK_PREFIX = 60  # characters of a sentence compared (a span of two starts with its first)
 # A sentence that names who said something: "said James Bullion", "Cllr Smith said", "according to ...".
 _SAID = re.compile(r"\b(said|says|told|according to|commented|added)\b[^.]{0,40}\b[A-Z][a-z]+ [A-Z][a-z]+"
                    r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b[^.]{0,60}\b(said|says|told|commented|added)\b")
@@ -212,7 +212,7 @@ class AnswerPicker:
 
     def _remember(self, memo: str, key, compute):
         """compute(), remembered under `key`: what a passage's or sentence's candidate spans, terms or figures are
-        does not change between questions (tests/test_answer.py checks the remembered and computed results agree)."""
+        does not change between questions (tests/test_memos.py checks the remembered and computed results agree)."""
         table = self._memo[memo]
         value = table.get(key)
         if value is None:
@@ -531,12 +531,11 @@ class AnswerPicker:
             able = (f["kind"] > 0) & (f["elsewhere"] == 1.0) & f.get("topical", True)
             score = np.where(able & (f["kind"] >= (f["kind"][able].max() if able.any() else 0)), score, -np.inf)
         elif (wants in PREFERRED or wants in FIGURES) and (f["kind"] >= 1.0).any():
-            # held in a passage about the council asked about; if none is, held elsewhere (another council's
-            # spokesperson) is no answer either, and the best span answers
-            held = f["kind"] >= 1.0
-            here = held & (f["elsewhere"] == 1.0)
-            if here.any() or (f["elsewhere"] == 1.0).all():
-                score = np.where(here if here.any() else held, score, -np.inf)
+            # held in a passage about the council asked about (every passage, when none is asked about); if none
+            # is, held elsewhere (another council's spokesperson) is no answer either, and the best span answers
+            here = (f["kind"] >= 1.0) & (f["elsewhere"] == 1.0)
+            if here.any():
+                score = np.where(here, score, -np.inf)
         return score
 
     @staticmethod

@@ -177,8 +177,9 @@ _WORSE = re.compile(r"\b(worse|weaker|poorer|behind)\b")  # comparing two: asks 
 _LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 # What a "why" question asks the reason for, when it asks why a council was judged as it was: a rating or a score.
-_JUDGED = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded|so (low|high|bad|poor|good|well)|"
-                     + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
+_SCORE_WORDS = r"rat(ed|ing|ings)|scor(e|ed|es|ing)|graded"
+_SCORE_WORD = re.compile(rf"\b({_SCORE_WORDS})\b")
+_JUDGED = re.compile(rf"\b({_SCORE_WORDS}|so (low|high|bad|poor|good|well)|" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
 # The words a ranking of councils by their records is asked in ("Which pilot council did best on the individual
 # quality statement scores?"); a ranking asked by anything else is about what the reports found.
@@ -200,7 +201,6 @@ _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|h
 # Asking which councils the reports cover or assessed, not what they found.
 _COVERAGE = re.compile(r"\b(cover\w*|included|includ\w+|in (the|this|these|your) (reports?|pilot|data)|were in|are in|"
                        r"assessed|inspected|took part|part of|do you (have|know|hold)|information|info|reports? (on|about|for))\b")
-_SCORE_WORD = re.compile(r"\b(rat(ed|ing|ings)|scor(e|ed|es|ing)|graded)\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
                           r"|\bscores? ([1-4]) (?:mean|means|and)\b")

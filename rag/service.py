@@ -405,17 +405,16 @@ class Service:
             # a council whose reports give no score by statement (a news article): what they say of it by name
             named = [h for h in hits if query.statement.lower() in h.text.lower()]
             return composer.reasons(query, summary + (under or named))
-        if query.kind in ("overview", "compare", *FINDINGS_KINDS):
-            if not quotes and query.kind in FINDINGS_KINDS:
+        # findings: a council's own sentences on one side ("what does Blackpool do well?"), or every council's on a
+        # topic ("Which councils had no waiting lists?": Query.across_findings)
+        findings = query.kind in FINDINGS_KINDS or query.across_findings
+        if query.kind in ("overview", "compare") or findings:
+            if not quotes and findings:
                 return None
-            per_council = {}
             names = query.councils
-            if not names and query.across and query.kind in FINDINGS_KINDS:
+            if not names and query.across and findings:
                 names = tuple(r.name for r in composer.all_records(query))  # "Which councils were praised for ...?"
-            for name in names if quotes else ():
-                if loaded.retriever.allows_council(name, doc):
-                    per_council[name] = loaded.retriever.search(query, 10, council=name, doc=doc or None,
-                                                                extra=KIND_WORDING.get(query.kind, ""))
+            per_council = self._per_council(loaded, query, names if quotes else (), doc, KIND_WORDING.get(query.kind, ""))
             if query.kind == "overview":
                 return composer.overview(query, per_council)
             if query.kind == "compare":
@@ -424,18 +423,11 @@ class Service:
         if query.kind == "rank":
             return composer.rank(query)
         if query.kind == "list":
-            if query.across_findings:  # "Which councils had no waiting lists?": each report's words on it
-                if not quotes:
-                    return None
-                names = query.councils or tuple(r.name for r in composer.all_records(query))  # within a council filter
-                return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)
-                                                 for name in names if loaded.retriever.allows_council(name, doc)})
             # (searched for a search too: the sentence counting them is the passage to show first)
             counted = loaded.retriever.search(query, 10, doc=doc or None) if query.counted == "councils" else ()
             listed = composer.list(query, counted)
             if listed is None and query.councils and quotes:  # "List the long waits the CQC found in Lancashire"
-                return composer.findings(query, {name: loaded.retriever.search(query, 10, council=name, doc=doc or None)
-                                                 for name in query.councils if loaded.retriever.allows_council(name, doc)})
+                return composer.findings(query, self._per_council(loaded, query, query.councils, doc))
             return listed
         if query.kind == "meaning":
             return composer.meaning(query)
@@ -482,6 +474,12 @@ class Service:
             ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
         return loaded.answers.pick(query.search, hits, **reading)
+
+    @staticmethod
+    def _per_council(loaded: Loaded, query: Query, names, doc, extra: str = "") -> dict[str, list[Hit]]:
+        """Each named council's top passages for the question (those the filters leave any), `extra` words searched too."""
+        return {name: loaded.retriever.search(query, 10, council=name, doc=doc or None, extra=extra)
+                for name in names if loaded.retriever.allows_council(name, doc)}
 
     @staticmethod
     def _hits_for(loaded: Loaded, answers: list[Answer]) -> list[Hit]:
