@@ -228,7 +228,9 @@ class AnswerPicker:
         asking = {t for m in _HOW.finditer(question) for t in tokenize(m.group(1))}  # "how long": asks, names less
         weight = lambda g: max(self.idf.get(t, self.default_idf) for t in g) * (2.0 if g[0][0] in "0123456789£" else 1.0) \
             * (ASKING_SHARE if asking & set(g) else 1.0)
-        unique = {tuple(g): weight(g) for g in groups}
+        unique: dict[tuple, float] = {}
+        for g in groups:  # a term the question repeats counts again (a follow-up's own words, given more than once)
+            unique[tuple(g)] = unique.get(tuple(g), 0.0) + weight(g)
         total = sum(unique.values())
         if not total:
             return np.zeros(len(texts))

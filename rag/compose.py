@@ -56,7 +56,7 @@ class Composed:
         return "\n".join(self.lines)
 
 
-def _date(iso: str | None) -> str | None:
+def spelled_date(iso: str | None) -> str | None:
     if not iso:
         return None
     import datetime
@@ -88,7 +88,7 @@ class Composer:
             line = f"{rec.name}: rated {rec.rating.value}"
             line += " (indicative, from the 2023 pilot)" if rec.rating.indicative else ""
             if rec.published and not rec.rating.indicative:
-                line += f" (assessment published {_date(rec.published)})"
+                line += f" (assessment published {spelled_date(rec.published)})"
             facts.append(rec.rating)
         else:
             line = f"{rec.name}: the reports here give no overall rating"
@@ -399,7 +399,7 @@ class Composer:
         recs = [r for r in self._records(query.councils) if r.published]
         if not recs or not re.search(r"\bpublish", query.corrected.lower()):
             return None
-        return Composed([f"{r.name}: assessment published {_date(r.published)}." for r in recs],
+        return Composed([f"{r.name}: assessment published {spelled_date(r.published)}." for r in recs],
                         records=[r.rating for r in recs if r.rating])
 
 

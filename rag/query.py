@@ -181,6 +181,13 @@ _SCORE_WORDS = r"rat(ed|ing|ings)|scor(e|ed|es|ing)|graded"
 _SCORE_WORD = re.compile(rf"\b({_SCORE_WORDS})\b")
 _JUDGED = re.compile(rf"\b({_SCORE_WORDS}|so (low|high|bad|poor|good|well)|" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 _SPACES = re.compile(r"\s+")
+# A rating, score or assessment asked of a time other than the reports' own: a later one, an earlier one, or a year.
+_LATER = re.compile(r"\b(next (time|year|inspection|assessment|one|rating)|in (the )?future|will|going to|gonna|"
+                    r"expected to|likely to|predict\w*|forecast\w*)\b")
+_EARLIER = re.compile(r"\b(last time|previous(ly)?|before (this|that|the latest|the last|the current|now|then)\b|"
+                      r"prior|used to|earlier (rating|assessment|inspection|one|score)s?|first time)\b")
+_YEAR = re.compile(r"\b(?:in|for|by|during|of|from) ((?:19|20)\d\d)\b")
+_INSPECTED = re.compile(r"\b(inspect\w*|assess(ed|ment)?|rated|rating|looked at|visit\w*)\b")
 # The words a ranking of councils by their records is asked in ("Which pilot council did best on the individual
 # quality statement scores?"); a ranking asked by anything else is about what the reports found.
 _RECORD_WORDS = frozenset(t for w in (
@@ -222,6 +229,7 @@ def _other_service(lower: str) -> str | None:
 # statement scored 0.45-0.70, with margins from 0.02; general questions mostly under 0.45).
 # A question of at most this many words (stop words aside) naming no council leans on the previous one.
 SHORT_WORDS = 2
+_SHIFT_SKIP = set(tokenize("what about how about same for and also the so there they them their it that this those"))
 STATEMENT_MIN_SIMILARITY = 0.45
 STATEMENT_MARGIN = 0.02
 # ... and to read "how good is Blackpool at joint working with the NHS?" as asking for that statement's score.
@@ -254,10 +262,12 @@ class Query:
     score_value: int | None = None  # a score it names ("What does a score of 2 mean?")
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
+    shifted: bool = False  # a follow-up bringing a topic of its own ("what about the autism team?")
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
     by_rating: bool = False  # "why?" after ratings: each council's findings on the side of its rating
     attribution: bool = False  # a follow-up asking who said the previous quote ("who said that?")
     rated_by: str | None = None  # a rating or score the reports never name ("Ofsted rating"): another body's
+    another_time: str | None = None  # a rating or score asked of another time: "later", "earlier" or a year ("2019")
     keywords: bool = False  # words, not a question ("nottingham waiting times"): a figure it names is preferred, not required
     mentioned: tuple[str, ...] = ()  # every council the conversation has been about, the latest last
     across_findings: bool = False  # "Which councils had no waiting lists?": what each report says on it, not their records
@@ -448,6 +458,13 @@ class Understander:
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
             wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
         rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") else None
+        # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
+        # "What was its rating in 2019?"); "when will the CQC next inspect?" too
+        another_time = None
+        if wants in ("rating", "score") or (kind == "when" and _INSPECTED.search(lower)):
+            year = _YEAR.search(lower)
+            another_time = "later" if _LATER.search(lower) else "earlier" if _EARLIER.search(lower) \
+                else year.group(1) if year else None
         if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by):
             wants = None
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
@@ -553,8 +570,16 @@ class Understander:
         # the reasons for a rating are found by what they are about, not by the rating's words (which only find it stated)
         search = _SPACES.sub(" ", _JUDGED.sub(" ", fold_quotes(corrected).lower())).strip() \
             if judged and statement is None else corrected
+        # a follow-up that brings a topic of its own ("what about the autism team?" after the waits for assessments)
+        # is about that topic: its words count three times against the previous question's once (in BM25 and the
+        # answer picker's word overlap, where a repeated term counts again, and in what is embedded). Twice was not
+        # enough for "what about young carers?" after two questions on carers' satisfaction
+        own = {t for w in _WORD.findall(self.matcher.strip(corrected).lower()) for t in tokenize(w)} - _SHIFT_SKIP
+        shifted = follow_up and bool(_ELLIPTICAL.match(lower)) and bool(
+            own - {t for w in (*previous.topic, previous.corrected) for t in tokenize(w)})
         if follow_up:
-            search = f"{corrected} {self._without_councils(base) if named else base}"
+            search = f"{corrected} {(corrected + ' ' + corrected) if shifted else ''} {self._without_councils(base) if named else base}"
+            search = _SPACES.sub(" ", search)
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
         if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
@@ -599,11 +624,11 @@ class Understander:
                      order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=pilot, score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
-                     more=follow_up and bool(_MORE.match(lower)),
+                     more=follow_up and bool(_MORE.match(lower)), shifted=shifted,
                      counted=counted_as,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),
-                     keywords=not _QUESTION.search(lower), rated_by=rated_by,
+                     keywords=not _QUESTION.search(lower), rated_by=rated_by, another_time=another_time,
                      attribution=follow_up and bool(_WHO_SAID.search(lower)), by_rating=by_rating,
                      judged=judged or judged_before, across_findings=across_findings,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import FIGURES, WANTED, Answer, AnswerPicker
-from .compose import Composed, Composer, plain, source_json
+from .compose import Composed, Composer, plain, source_json, spelled_date
 from .embedding import get_query_batcher
 from .config import Settings
 from .conversation import ConversationStore
@@ -341,6 +341,9 @@ class Service:
             reply["message"] = (f"The reports here are the CQC's assessments of councils' adult social care; they give "
                                 f"no {query.rated_by} rating or score.")
             return
+        if query.another_time and (message := self._another_time(loaded, query)):
+            reply["message"] = message  # "Will Blackpool be rated good next time?", "its rating in 2019?"
+            return
         fact = self._fact(loaded, query, council, doc)
         composed = None if fact else self._compose(loaded, query, council, doc)
         hits = self._rank(loaded, query, 10, council=council or None, doc=doc or None, fact=fact,
@@ -435,6 +438,24 @@ class Service:
             return composer.published(query)
         return None
 
+    @staticmethod
+    def _another_time(loaded: Loaded, query: Query) -> str | None:
+        """What the reports hold, when a rating or score is asked of a later or earlier time than theirs (or of a year
+        no assessment of the council is from); None when the year asked is the assessment's."""
+        records = [r for r in map(loaded.facts.get, query.councils) if r is not None]
+        held = [f"{r.name}'s 2023 pilot assessment" if r.rating and r.rating.indicative else
+                f"{r.name}'s assessment published {spelled_date(r.published)}" if r.published else f"{r.name}'s assessment"
+                for r in records]
+        years = {"2023" if r.rating and r.rating.indicative else (r.published or "")[:4] for r in records}
+        if query.another_time.isdigit() and (not records or query.another_time in years):
+            return None
+        have = f"The reports here hold {' and '.join(held)}" if held else "The reports here are the CQC's assessments as published"
+        if query.another_time == "later":
+            return f"{have}; they cannot say what a later assessment will find, or when the CQC will assess again."
+        if query.another_time == "earlier":
+            return f"{have}, and no earlier rating or score."
+        return f"{have}: none from {query.another_time}."
+
     def _quoted(self, loaded: Loaded, query: Query, hits: list[Hit]) -> tuple[Answer | None, str]:
         """The quote that answers, or None and why not: the passages are too far from the question, or hold no
         figure of the kind asked for."""
@@ -468,8 +489,8 @@ class Service:
         if query.attribution and query.previous_answer:  # the speaker its passage names, or no one (see _quoted)
             return loaded.answers.attribution(*query.previous_answer)
         reading = loaded.answers.reading(query)
-        if (query.more or query.wants == "reason") and query.previous_answer:
-            # "tell me more", or "why?" after a figure: the best answer that is not the one given
+        if (query.more or query.wants == "reason" or query.shifted) and query.previous_answer:
+            # "tell me more", "why?" after a figure, or a new topic: the best answer that is not the one given
             doc, start, end = query.previous_answer
             ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)

@@ -760,3 +760,21 @@ def test_a_definition_is_no_finding_about_a_council(service):
     reply = service.ask("How big is Blackpool's backlog of deprivation of liberty (DoLS) requests?")
     assert "281" in reply["answer"], reply["answer"]  # not "Deprivation of Liberty Safeguards (DoLS) are legal protections"
     assert "takes place following" in service.ask("What is a Safeguarding Adult Review?")["answer"]  # asked what it is
+
+
+def test_a_follow_up_on_a_new_topic_quotes_that_topic_not_the_previous_answer(client):
+    first = ask(client, "How many people were waiting for an assessment in Blackpool in May 2025?")
+    autism = ask(client, "what about the autism team?", conversation_id=first["conversation_id"])
+    assert autism["found"] and autism["answer"] != first["answer"]
+    assert "autism team" in autism["answer"].lower()
+
+
+def test_a_rating_of_another_time_is_declined_saying_what_the_reports_hold(client):
+    later = ask(client, "Will Blackpool be rated good next time?")
+    assert not later["found"] and "assessment published 6 August 2025" in later["message"]
+    assert "later assessment" in later["message"]
+    year = ask(client, "What was Blackpool's rating in 2019?")
+    assert not year["found"] and "none from 2019" in year["message"]
+    # the year of the assessment itself is answered from the record
+    same = ask(client, "What was Blackpool's rating in 2025?")
+    assert same["found"] and "Inadequate" in same["answer"]

@@ -324,3 +324,29 @@ def test_is_that_good_after_a_figure_judges_the_figure(understand):
     follow = understand("is that good?", previous=first)
     assert follow.kind == "factual" and follow.follow_up  # not an overview of the council
     assert understand("is the council any good at getting equipment to people quickly in blackpool?").kind == "factual"
+
+
+def test_a_follow_up_with_a_topic_of_its_own_is_searched_for_that_topic(understand):
+    first = understand("How many people were waiting for an assessment in Blackpool in May 2025?")
+    autism = understand("what about the autism team?", first)
+    assert autism.follow_up and autism.shifted and autism.councils == ("Blackpool Council",)
+    # its own words outweigh the previous question's, which it still leans on
+    assert autism.search.lower().count("autism team") == 3 and "May 2025" in autism.search
+    # a follow-up that only points back, or swaps the council, brings no topic of its own
+    assert not understand("is that a lot?", first).shifted
+    assert not understand("what about Lancashire?", first).shifted
+    assert not understand("How many carers were waiting?", first).shifted  # not elliptical: a question of its own
+
+
+@pytest.mark.parametrize("question,when", [
+    ("Will Blackpool be rated good next time?", "later"),
+    ("What score will Blackpool get for safeguarding next time?", "later"),
+    ("When will the CQC next inspect Blackpool?", "later"),
+    ("What was Lancashire's rating before this one?", "earlier"),
+    ("What was Blackpool's rating in 2019?", "2019"),
+    ("What was Blackpool's rating?", None),
+    ("What score did Blackpool get for safeguarding?", None),
+])
+def test_a_rating_asked_of_another_time_is_noticed(understand, question, when):
+    assert understand(question).another_time == when
+
