@@ -136,7 +136,9 @@ _NATIONAL = re.compile(r"\b(compare[ds]?|comparison|stack up|against|than|with|t
 _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
 # out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
-_ABOUT = re.compile(r"^\W*(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|(an )?overview (of|for)|"
+_ABOUT = re.compile(r"^\W*((can you |could you |please )?(give|show) me |i('d| would) like |i want )?(please )?"
+                    r"(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|"
+                    r"(an? )?(overview|summary|rundown|run down|round-up|roundup) (of|for|on)|summari[sz]e|sum up|"
                     r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))"
                     r"(\W*(its|their|the)?\W*(pilot |cqc |latest |new )?(assessment|report|rating|inspection|results?|verdict)s?)?\W*$")
 _BARE = re.compile(r"^\W*$")

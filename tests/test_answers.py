@@ -778,3 +778,10 @@ def test_a_rating_of_another_time_is_declined_saying_what_the_reports_hold(clien
     # the year of the assessment itself is answered from the record
     same = ask(client, "What was Blackpool's rating in 2025?")
     assert same["found"] and "Inadequate" in same["answer"]
+
+
+def test_the_words_a_question_is_wrapped_in_are_not_a_topic_the_reports_lack(client):
+    wrapped = ask(client, "sorry if this is a silly question but does blackpool actually pay people direct payments")
+    assert wrapped["found"] and "direct payment" in wrapped["answer"].lower()
+    # a word the reports never use that is the topic still declines
+    assert not ask(client, "What is the salary of Blackpool's Director of Adult Social Services?")["found"]

@@ -10,6 +10,8 @@ def understand(service):
 @pytest.mark.parametrize("question,kind", [
     ("How is Blackpool doing?", "overview"),
     ("How did Lancashire do?", "overview"),
+    ("Give me an overview of Blackpool's assessment", "overview"),
+    ("can you give me a summary of lancashire", "overview"),
     ("By how much did Blackpool overspend its overall budget?", "factual"),
     ("What is Blackpool's overall rating?", "overview"),
     ("How did Blackpool do on safeguarding?", "factual"),
