@@ -257,8 +257,9 @@ class AnswerPicker:
             return start, end
         if i > 0 and is_heading_line(text[spans[i - 1][0]:spans[i - 1][1]]):
             start = spans[i - 1][0]
-        if i + 1 < len(spans) and not is_heading_line(text[spans[i + 1][0]:spans[i + 1][1]]) \
-                and spans[i + 1][1] - start <= MAX_ANSWER_CHARS:
+        after = text[spans[i + 1][0]:spans[i + 1][1]] if i + 1 < len(spans) else ""
+        if re.search(r"\w", after) and not is_heading_line(after) and spans[i + 1][1] - start <= MAX_ANSWER_CHARS:
+            # (a rule, "---", is no line to take in)
             end = spans[i + 1][1]
         return start, end
 

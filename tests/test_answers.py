@@ -785,3 +785,14 @@ def test_the_words_a_question_is_wrapped_in_are_not_a_topic_the_reports_lack(cli
     assert wrapped["found"] and "direct payment" in wrapped["answer"].lower()
     # a word the reports never use that is the topic still declines
     assert not ask(client, "What is the salary of Blackpool's Director of Adult Social Services?")["found"]
+
+
+def test_a_short_answer_does_not_take_in_a_rule_after_it():
+    from rag.answer import AnswerPicker
+
+    text = "Some partners had noticed positive changes.\n---\nThe next paragraph."
+    start, end = AnswerPicker._extend(None, text, 0, text.index("\n"), 0, len(text))
+    assert text[start:end] == "Some partners had noticed positive changes."
+    text = "Score: 1\nEvidence shows significant shortfalls\n"
+    start, end = AnswerPicker._extend(None, text, 0, 8, 0, len(text))
+    assert text[start:end] == "Score: 1\nEvidence shows significant shortfalls"
