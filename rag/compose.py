@@ -311,13 +311,15 @@ class Composer:
             given = rec.score_facts()
             return Composed([f"The reports here give no score by quality statement for {rec.name}; they say only: "
                              + " ".join(f.summary() for f in given)], records=given) if given else None
-        facts = [rec.statements[s] for s in cqc.QUALITY_STATEMENTS if s in rec.statements]
+        within = cqc.THEMES[query.theme][1] if query.theme and not query.statement else cqc.QUALITY_STATEMENTS
+        facts = [rec.statements[s] for s in within if s in rec.statements]
         facts.sort(key=lambda f: f.value, reverse=query.order != "low")
         edge = facts[0].value
         chosen = [f for f in facts if f.value == edge] if query.order else facts
         head = (f"{rec.name}'s {'lowest' if query.order == 'low' else 'highest'} score was {edge} of 4 "
                 f"({cqc.SCORE_MEANINGS[edge]}), in: " + "; ".join(f.statement for f in chosen) + "."
-                if query.order else f"{rec.name}'s quality statement scores:")
+                if query.order else f"{rec.name}'s quality statement scores"
+                + (f" in theme {query.theme}, {cqc.THEMES[query.theme][0]}:" if within is not cqc.QUALITY_STATEMENTS else ":"))
         out = Composed([head], records=chosen)
         out.lines.extend(f"- {f.statement}: {f.value}" for f in (facts if not query.order else []))
         out.table = {"caption": f"{rec.name}: quality statement scores",
@@ -351,7 +353,7 @@ class Composer:
             if rec.statements:
                 listed = self._rank_statements(query, rec)
                 other = [w for w in query.topic if not set(tokenize(w)) & _SCORE_WORDS]
-                if listed and other:  # "What score did Blackpool get for housing?": no statement is that
+                if listed and other and not query.theme:  # "What score did Blackpool get for housing?": no statement is that
                     listed.lines.insert(0, f"None of the nine quality statements is about {' '.join(other)}.")
                 return listed
             line, _ = self._rating_line(rec)  # only counts or a bound: say so, with the rating

@@ -48,6 +48,21 @@ def theme_number(heading: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# A theme named in a question: "theme 4", "the leadership theme", "the theme of safety".
+_THEME_NAMED = re.compile(r"\btheme ([1-4])\b|\b(leadership|safety|safe systems|providing support|support|working with "
+                          r"people|people) theme\b|\bthe theme (?:of |on )?(leadership|safety|support|people)\b")
+_THEME_WORD = {"leadership": 4, "safety": 3, "safe systems": 3, "providing support": 2, "support": 2,
+               "working with people": 1, "people": 1}
+
+
+def theme_named(text: str) -> int | None:
+    """The number of the theme a question names, if any."""
+    m = _THEME_NAMED.search(text.lower())
+    if not m:
+        return None
+    return int(m.group(1)) if m.group(1) else _THEME_WORD[m.group(2) or m.group(3)]
+
+
 def theme_of(statement: str) -> int | None:
     for number, (_, statements) in THEMES.items():
         if statement in statements:

@@ -36,7 +36,9 @@ _FIGURE_WANTS = ("number", "amount", "money", "percent", "duration", "date", "si
 _KIND_PATTERNS = [
     ("meaning", r"\bwhat (does|do) .*\bmean\b|\bmeaning of\b|\bwhat is meant by\b|\bstand for\b"
                 r"|\bwhat (is|are) (a |an |the )?(dols|nine quality statements|quality statements|themes)\b"
-                r"|\bwhat (grades|ratings|scores) can\b|\bwhat (is|are) the (grades|ratings|possible (scores|ratings))\b"),
+                r"|\bwhat (grades|ratings|scores) can\b|\bwhat (is|are) the (grades|ratings|possible (scores|ratings))\b(?!\s+(of|for|in|at|given to)\b)"
+                r"|\bwhat (is|are) the (four|4|different|possible) (cqc )?(grades|ratings)\b"
+                r"|\bwhich (quality )?statements (are|come|fall|sit) (in|under|within)\b"),
     ("compare", r"\bcompar|\bversus\b|\bvs\b|\bstack up\b|\b(better|worse|higher|lower|shorter|longer|bigger) than\b"
                 r"|^\W*(and |so )?which (one |of them |of the two |of those )?(is|was|did|does|do|has|had|got|scored|performed|"
                 r"came out|comes out) (better|worse|higher|lower|best|worst)\b"
@@ -247,7 +249,7 @@ class Query:
     named: tuple[str, ...] = ()  # the councils this question itself names
     uncovered: tuple[str, ...] = ()  # councils it names that no document covers
     statement: str | None = None  # a CQC quality statement
-    theme: int | None = None
+    theme: int | None = None  # the theme of its statement, or the theme it names ("the leadership theme")
     statement_by: str | None = None  # "name" | "meaning" (the embedding model) | "conversation"
     kind: str = "factual"  # one of KINDS
     wants: str | None = None  # number | amount | percent | duration | date | score | rating | reason | person
@@ -621,7 +623,7 @@ class Understander:
         else:
             counted_as = " ".join(counted.group(1).split()[:2]) if counted else None
         return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
-                     uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else None,
+                     uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else cqc.theme_named(lower),
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,
                      order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=pilot, score_value=value, base=base,

@@ -796,3 +796,11 @@ def test_a_short_answer_does_not_take_in_a_rule_after_it():
     text = "Score: 1\nEvidence shows significant shortfalls\n"
     start, end = AnswerPicker._extend(None, text, 0, 8, 0, len(text))
     assert text[start:end] == "Score: 1\nEvidence shows significant shortfalls"
+
+
+def test_a_councils_scores_in_a_theme_are_that_themes_statements(client):
+    reply = ask(client, "What score did Blackpool get in the leadership theme?")
+    assert reply["found"] and "theme 4, Leadership" in reply["answer"]
+    assert [r["statement"] for r in reply["records"]] == ["Governance, management and sustainability",
+                                                          "Learning, improvement and innovation"]
+    assert "None of the nine" not in reply["answer"]

@@ -11,6 +11,8 @@ def understand(service):
     ("How is Blackpool doing?", "overview"),
     ("How did Lancashire do?", "overview"),
     ("Give me an overview of Blackpool's assessment", "overview"),
+    ("What are the four CQC ratings?", "meaning"),
+    ("Which quality statements are in the leadership theme?", "meaning"),
     ("can you give me a summary of lancashire", "overview"),
     ("By how much did Blackpool overspend its overall budget?", "factual"),
     ("What is Blackpool's overall rating?", "overview"),
@@ -352,3 +354,10 @@ def test_a_follow_up_with_a_topic_of_its_own_is_searched_for_that_topic(understa
 def test_a_rating_asked_of_another_time_is_noticed(understand, question, when):
     assert understand(question).another_time == when
 
+
+
+def test_a_theme_named_in_a_question(understand):
+    assert understand("What score did Blackpool get in the leadership theme?").theme == 4
+    assert understand("Blackpool theme 3 scores").theme == 3
+    assert understand("What did Blackpool's leaders say?").theme is None
+    assert understand("What score did Blackpool get for safeguarding?").theme == 3  # its statement's
