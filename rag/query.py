@@ -306,6 +306,12 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
     "weren't hasn't haven't hadn't can't couldn't wouldn't shouldn't won't i'm i've you're they're they've we've").split()}
 
 
+# Short forms people type that the reports spell out ("how many ppl waiting", "dps", "govt").
+_SHORTHAND = {"ppl": "people", "pple": "people", "govt": "government", "dept": "department", "yr": "year",
+              "yrs": "years", "mths": "months", "wks": "weeks", "asc": "adult social care", "dp": "direct payment",
+              "dps": "direct payments", "sw": "social worker", "sws": "social workers", "pas": "personal assistants"}
+
+
 class Speller:
     """Corrects words that are neither corpus words nor English words to the nearest corpus word."""
 
@@ -354,7 +360,7 @@ class Speller:
         out, pos = [], 0
         for m in _WORD.finditer(text):
             word = _POSSESSIVE.sub("", m.group().strip("'’"))  # "Lincolnshire's" is "Lincolnshire" and its 's
-            fixed = _CONTRACTIONS.get(word.lower()) or \
+            fixed = _CONTRACTIONS.get(word.lower()) or _SHORTHAND.get(word.lower()) or \
                 self.correct_word(word, name=word[:1].isupper() and bool(text[:m.start()].strip()))
             if fixed and fixed != word.lower():
                 out.append(text[pos:m.start()])

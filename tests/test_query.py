@@ -361,3 +361,8 @@ def test_a_theme_named_in_a_question(understand):
     assert understand("Blackpool theme 3 scores").theme == 3
     assert understand("What did Blackpool's leaders say?").theme is None
     assert understand("What score did Blackpool get for safeguarding?").theme == 3  # its statement's
+
+
+def test_short_forms_people_type_are_spelt_out(understand):
+    assert "people" in understand("how many ppl waiting reviews lancashire").corrected
+    assert understand("blackpool dps").corrected == "blackpool direct payments"
