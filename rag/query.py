@@ -207,6 +207,13 @@ _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say
 _OTHER_SERVICE = re.compile(r"\b(children'?s(?: services| social care)?|schools?|education|hospitals?|gps?|gp surger(?:y|ies)|"
                             r"police|fire(?: service)?|housing|send|hygiene|food)(?:'s)? (?:services? )?(?:\w+ )?"
                             r"(?:ratings?|scores?|grades?)\b")
+# ... or judged in other words ("How good are Blackpool's schools?", "How did its children's social care do in its
+# last inspection?"); not hospital discharge or admissions, which adult social care is part of.
+_OTHER_SERVICE_NAMED = re.compile(r"\b(children'?s (?:services|social care|social services)|schools?|"
+                                  r"hospitals?(?! (?:discharge|admission|avoidance|stay|social work))|gp surger(?:y|ies)|"
+                                  r"police|fire service)\b")
+_JUDGED_AS_A_WHOLE = re.compile(r"\b(how good|any good|inspect\w*|ofsted|rated|performance|how (did|do|does|is|are|was|were)"
+                                r"\b[^?.]*\b(do|doing|perform\w*|get on|getting on))\b")
 _HOW_MANY_COUNCILS = re.compile(r"\bhow many (of (the|them|these) )?(\w+ )?(councils|authorities|local authorities)\b")
 _WHICH_COUNCIL = re.compile(r"^\W*(and )?which (\w+ )?(council|authority) (had|has|have|did|does|was|is|got|gets|showed|found)\b")
 # Asking which councils the reports cover or assessed, not what they found.
@@ -225,7 +232,10 @@ def _off_record(topic: tuple[str, ...]) -> bool:
 def _other_service(lower: str) -> str | None:
     """The service named ("children's services") if the question asks its rating or score."""
     m = _OTHER_SERVICE.search(lower)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    m = _OTHER_SERVICE_NAMED.search(lower)
+    return m.group(1) if m and _JUDGED_AS_A_WHOLE.search(lower) and "adult" not in lower else None
 
 
 # Matching a statement named in other words: the question's combined similarity (StatementMatcher) must reach
@@ -467,7 +477,8 @@ class Understander:
             wants = "date"
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
             wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
-        rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") else None
+        rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") \
+            else _other_service(lower) if not _OTHER_SERVICE.search(lower) else None
         # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
         # "What was its rating in 2019?"); "when will the CQC next inspect?" too
         another_time = None
