@@ -368,12 +368,12 @@ def test_short_forms_people_type_are_spelt_out(understand):
     assert understand("blackpool dps").corrected == "blackpool direct payments"
 
 
-@pytest.mark.parametrize("question,service", [
+@pytest.mark.parametrize("question,other", [
     ("How good are Blackpool's schools?", "schools"),
     ("How did Blackpool's children's social care do in its last inspection?", "children's social care"),
     ("Is Blackpool Victoria Hospital any good?", "hospital"),
     ("How good is Blackpool at hospital discharge?", None),  # adult social care's own work
     ("How does Blackpool support young people moving from children's services to adult services?", None),
 ])
-def test_another_service_judged_as_a_whole_is_not_in_these_reports(understand, question, service):
-    assert understand(question).rated_by == service
+def test_another_service_judged_as_a_whole_is_not_in_these_reports(understand, question, other):
+    assert understand(question).rated_by == other
