@@ -47,6 +47,7 @@ RARE_PASSAGES = 2  # ... unless the top passage holds the question's names: word
 # ... if its unknown words are at least this share of its terms (measured: 0.125 spared two factual tuning questions,
 # "rings"/"logged", and declined every unanswerable one it did; 0.2 answered one of validation's unanswerable)
 UNKNOWN_SHARE = 0.125
+DISTINCTIVE_SHARE = 0.05  # a term held by at most this share of the passages is distinctive of a topic
 # Words a question uses to ask, not to say what about: not evidence of a topic the corpus lacks.
 _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean", "show", "know", "take", "make",
                  "happen", "list", "explain", "describ", "compar", "say", "doe", "did", "whi", "pleas",
@@ -398,6 +399,13 @@ class AnswerPicker:
         councils = {t for c in hit.passage.councils for t in tokenize(c)}
         terms = {t for t in tokenize(question) if t.isalpha() and t not in _ASKING_WORDS} - councils
         return len(terms) >= 3 and terms <= set(tokenize(hit.text))
+
+    def distinctive(self, words: tuple[str, ...]) -> list[str]:
+        """Those of these words whose terms few passages hold (DISTINCTIVE_SHARE at most): what a topic is about,
+        beside the words every section uses ("people", "waiting", "assessment")."""
+        n = len(self.index.passages)
+        few = math.log(1 + (n - DISTINCTIVE_SHARE * n + 0.5) / (DISTINCTIVE_SHARE * n + 0.5))
+        return [w for w in dict.fromkeys(words) if any(self.idf.get(t, 0.0) >= few for t in tokenize(w))]
 
     @cached_property
     def _rare_idf(self) -> float:

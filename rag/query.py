@@ -277,6 +277,7 @@ class Query:
     base: str = ""  # the self-contained question a chain of follow-ups leans on (its own text if none)
     previous_answer: tuple[str, int, int] | None = None  # (doc, start, end) of the previous turn's quote
     shifted: bool = False  # a follow-up bringing a topic of its own ("what about the autism team?")
+    swapped: bool = False  # a follow-up asking the previous question of another council ("what about Lancashire?")
     more: bool = False  # "tell me more": the previous question, answered by something other than its quote
     by_rating: bool = False  # "why?" after ratings: each council's findings on the side of its rating
     attribution: bool = False  # a follow-up asking who said the previous quote ("who said that?")
@@ -598,6 +599,10 @@ class Understander:
         own = {t for w in _WORD.findall(self.matcher.strip(corrected).lower()) for t in tokenize(w)} - _SHIFT_SKIP
         shifted = follow_up and bool(_ELLIPTICAL.match(lower)) and bool(
             own - {t for w in (*previous.topic, previous.corrected) for t in tokenize(w)})
+        # the previous question asked of another council ("what about Lancashire?"): answered only by what that
+        # council's reports say of the same thing
+        swapped = follow_up and bool(named) and set(named) != set(previous.councils) and not shifted \
+            and kind == "factual" and (bool(_ELLIPTICAL.match(lower)) or bool(_BARE.match(rest)))
         if follow_up:
             search = f"{corrected} {(corrected + ' ' + corrected) if shifted else ''} {self._without_councils(base) if named else base}"
             search = _SPACES.sub(" ", search)
@@ -645,7 +650,7 @@ class Understander:
                      order=order, rating=rating.group(1).capitalize() if rating else None,
                      pilot=pilot, score_value=value, base=base,
                      previous_answer=previous_answer if follow_up else None, topic=topic,
-                     more=follow_up and bool(_MORE.match(lower)), shifted=shifted,
+                     more=follow_up and bool(_MORE.match(lower)), shifted=shifted, swapped=swapped,
                      counted=counted_as,
                      role=role.group(1) if (role := _ROLE.search(lower)) else None,
                      opinions=bool(_OPINIONS.search(lower)),

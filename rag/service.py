@@ -20,7 +20,8 @@ from .compose import Composed, Composer, plain, source_json, spelled_date
 from .embedding import get_query_batcher
 from .config import Settings
 from .conversation import ConversationStore
-from .councils import CouncilGazetteer
+from .councils import CouncilGazetteer, short_name
+from .text import tokenize
 from .facts import Fact, Facts
 from .query import FINDINGS_KINDS, Query, Understander, statement_centroids
 from .errors import BadRequest, NotFound, RagError
@@ -467,6 +468,9 @@ class Service:
         if found and answer is None and query.attribution and query.previous_answer:
             title = loaded.index.documents[query.previous_answer[0]].title
             why = f"its passage names no one as saying it: it is the text of “{title}” itself, as far as that shows"
+        elif found and answer is None and query.swapped:
+            why = (f"the passages about {', '.join(short_name(c) for c in query.named)} do not mention "
+                   + " or ".join(loaded.answers.distinctive(query.topic)))
         elif found and answer is None and query.wants in FIGURES and not query.keywords:  # no passage holds the figure
             why = f"the closest passages give no {WANTED.get(query.wants, query.wants)}" + (
                 f" of the {query.role}" if query.role else "")
@@ -494,6 +498,15 @@ class Service:
             doc, start, end = query.previous_answer
             ranked = loaded.answers.ranked(query.search, hits, n=3, **reading)
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
+        if query.swapped and (terms := loaded.answers.distinctive(query.topic)):
+            # "what about Lancashire?": a sentence on the same thing (or under a heading on it), not its general lines
+            ranked = loaded.answers.ranked(query.search, hits, n=10, **reading)
+            for a in ranked:
+                passage = loaded.index.passage_at(a.doc_id, a.start)
+                if passage is not None and set(passage.councils) & set(query.named) \
+                        and set(tokenize(" ".join(terms))) & set(tokenize(f"{a.text} {' '.join(passage.section)}")):
+                    return a
+            return None
         return loaded.answers.pick(query.search, hits, **reading)
 
     @staticmethod

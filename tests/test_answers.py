@@ -804,3 +804,13 @@ def test_a_councils_scores_in_a_theme_are_that_themes_statements(client):
     assert [r["statement"] for r in reply["records"]] == ["Governance, management and sustainability",
                                                           "Learning, improvement and innovation"]
     assert "None of the nine" not in reply["answer"]
+
+
+def test_the_previous_question_asked_of_another_council_is_answered_on_the_same_thing_or_declined(client):
+    dols = ask(client, "How many DoLS requests was Blackpool sitting on?")
+    other = ask(client, "what about Lancashire?", conversation_id=dols["conversation_id"])
+    assert other["query"]["swapped"] and other["found"] and "DoLS" in other["answer"]
+    money = ask(client, "How long did Blackpool people wait for a financial assessment?")
+    none = ask(client, "what about Lancashire?", conversation_id=money["conversation_id"])
+    # Lancashire's articles never mention financial assessments: said, not their general lines quoted
+    assert not none["found"] and "do not mention financial" in none["message"]
