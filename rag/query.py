@@ -232,8 +232,11 @@ def _off_record(topic: tuple[str, ...]) -> bool:
 def _other_service(lower: str) -> str | None:
     """The service named ("children's services") if the question asks its rating or score."""
     m = _OTHER_SERVICE.search(lower)
-    if m:
-        return m.group(1)
+    return m.group(1) if m else _other_service_judged(lower)
+
+
+def _other_service_judged(lower: str) -> str | None:
+    """The service named ("schools") if the question judges it as a whole ("How good are Blackpool's schools?")."""
     m = _OTHER_SERVICE_NAMED.search(lower)
     return m.group(1) if m and _JUDGED_AS_A_WHOLE.search(lower) and "adult" not in lower else None
 
@@ -243,7 +246,6 @@ def _other_service(lower: str) -> str | None:
 # statement scored 0.45-0.70, with margins from 0.02; general questions mostly under 0.45).
 # A question of at most this many words (stop words aside) naming no council leans on the previous one.
 SHORT_WORDS = 2
-_SHIFT_SKIP = set(tokenize("what about how about same for and also the so there they them their it that this those"))
 STATEMENT_MIN_SIMILARITY = 0.45
 STATEMENT_MARGIN = 0.02
 # ... and to read "how good is Blackpool at joint working with the NHS?" as asking for that statement's score.
@@ -479,7 +481,7 @@ class Understander:
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
             wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
         rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") \
-            else _other_service(lower) if not _OTHER_SERVICE.search(lower) else None
+            else _other_service_judged(lower)
         # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
         # "What was its rating in 2019?"); "when will the CQC next inspect?" too
         another_time = None
@@ -596,7 +598,7 @@ class Understander:
         # is about that topic: its words count three times against the previous question's once (in BM25 and the
         # answer picker's word overlap, where a repeated term counts again, and in what is embedded). Twice was not
         # enough for "what about young carers?" after two questions on carers' satisfaction
-        own = {t for w in _WORD.findall(self.matcher.strip(corrected).lower()) for t in tokenize(w)} - _SHIFT_SKIP
+        own = set(tokenize(self.matcher.strip(corrected)))  # (stop words, "what about", are no terms)
         shifted = follow_up and bool(_ELLIPTICAL.match(lower)) and bool(
             own - {t for w in (*previous.topic, previous.corrected) for t in tokenize(w)})
         # the previous question asked of another council ("what about Lancashire?"): answered only by what that
@@ -604,8 +606,8 @@ class Understander:
         swapped = follow_up and bool(named) and set(named) != set(previous.councils) and not shifted \
             and kind == "factual" and (bool(_ELLIPTICAL.match(lower)) or bool(_BARE.match(rest)))
         if follow_up:
-            search = f"{corrected} {(corrected + ' ' + corrected) if shifted else ''} {self._without_councils(base) if named else base}"
-            search = _SPACES.sub(" ", search)
+            own_words = " ".join([corrected] * (3 if shifted else 1))
+            search = f"{own_words} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
         if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
