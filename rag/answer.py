@@ -403,9 +403,12 @@ class AnswerPicker:
     def distinctive(self, words: tuple[str, ...]) -> list[str]:
         """Those of these words whose terms few passages hold (DISTINCTIVE_SHARE at most): what a topic is about,
         beside the words every section uses ("people", "waiting", "assessment")."""
-        n = len(self.index.passages)
-        few = math.log(1 + (n - DISTINCTIVE_SHARE * n + 0.5) / (DISTINCTIVE_SHARE * n + 0.5))
-        return [w for w in dict.fromkeys(words) if any(self.idf.get(t, 0.0) >= few for t in tokenize(w))]
+        return [w for w in dict.fromkeys(words) if any(self.idf.get(t, 0.0) >= self._distinctive_idf for t in tokenize(w))]
+
+    @cached_property
+    def _distinctive_idf(self) -> float:
+        few = DISTINCTIVE_SHARE * len(self.index.passages)
+        return math.log(1 + (len(self.index.passages) - few + 0.5) / (few + 0.5))
 
     @cached_property
     def _rare_idf(self) -> float:

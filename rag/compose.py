@@ -397,6 +397,23 @@ class Composer:
                              + "; ".join(f"{n} = {m}" for n, m in cqc.SCORE_MEANINGS.items()) + "."])
         return None
 
+    def another_time(self, query: Query) -> str | None:
+        """What the reports hold, when a rating or score is asked of a later or earlier time than theirs (or of a year
+        no assessment of the council is from); None when the year asked is the assessment's."""
+        records = self._records(query.councils)
+        held = [f"{r.name}'s 2023 pilot assessment" if r.rating and r.rating.indicative else
+                f"{r.name}'s assessment published {spelled_date(r.published)}" if r.published else f"{r.name}'s assessment"
+                for r in records]
+        years = {"2023" if r.rating and r.rating.indicative else (r.published or "")[:4] for r in records}
+        if query.another_time.isdigit() and (not records or query.another_time in years):
+            return None
+        have = f"The reports here hold {' and '.join(held)}" if held else "The reports here are the CQC's assessments as published"
+        if query.another_time == "later":
+            return f"{have}; they cannot say what a later assessment will find, or when the CQC will assess again."
+        if query.another_time == "earlier":
+            return f"{have}, and no earlier rating or score."
+        return f"{have}: none from {query.another_time}."
+
     def published(self, query: Query) -> Composed | None:
         recs = [r for r in self._records(query.councils) if r.published]
         if not recs or not re.search(r"\bpublish", query.corrected.lower()):

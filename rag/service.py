@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import FIGURES, WANTED, Answer, AnswerPicker
-from .compose import Composed, Composer, plain, source_json, spelled_date
+from .compose import Composed, Composer, plain, source_json
 from .embedding import get_query_batcher
 from .config import Settings
 from .conversation import ConversationStore
@@ -342,7 +342,7 @@ class Service:
             reply["message"] = (f"The reports here are the CQC's assessments of councils' adult social care; they give "
                                 f"no {query.rated_by} rating or score.")
             return
-        if query.another_time and (message := self._another_time(loaded, query)):
+        if query.another_time and (message := loaded.composer.another_time(query)):
             reply["message"] = message  # "Will Blackpool be rated good next time?", "its rating in 2019?"
             return
         fact = self._fact(loaded, query, council, doc)
@@ -439,24 +439,6 @@ class Service:
             return composer.published(query)
         return None
 
-    @staticmethod
-    def _another_time(loaded: Loaded, query: Query) -> str | None:
-        """What the reports hold, when a rating or score is asked of a later or earlier time than theirs (or of a year
-        no assessment of the council is from); None when the year asked is the assessment's."""
-        records = [r for r in map(loaded.facts.get, query.councils) if r is not None]
-        held = [f"{r.name}'s 2023 pilot assessment" if r.rating and r.rating.indicative else
-                f"{r.name}'s assessment published {spelled_date(r.published)}" if r.published else f"{r.name}'s assessment"
-                for r in records]
-        years = {"2023" if r.rating and r.rating.indicative else (r.published or "")[:4] for r in records}
-        if query.another_time.isdigit() and (not records or query.another_time in years):
-            return None
-        have = f"The reports here hold {' and '.join(held)}" if held else "The reports here are the CQC's assessments as published"
-        if query.another_time == "later":
-            return f"{have}; they cannot say what a later assessment will find, or when the CQC will assess again."
-        if query.another_time == "earlier":
-            return f"{have}, and no earlier rating or score."
-        return f"{have}: none from {query.another_time}."
-
     def _quoted(self, loaded: Loaded, query: Query, hits: list[Hit]) -> tuple[Answer | None, str]:
         """The quote that answers, or None and why not: the passages are too far from the question, or hold no
         figure of the kind asked for."""
@@ -500,11 +482,11 @@ class Service:
             return next((a for a in ranked if not (a.doc_id == doc and a.start < end and start < a.end)), None)
         if query.swapped and (terms := loaded.answers.distinctive(query.topic)):
             # "what about Lancashire?": a sentence on the same thing (or under a heading on it), not its general lines
-            ranked = loaded.answers.ranked(query.search, hits, n=10, **reading)
-            for a in ranked:
+            wanted = set(tokenize(" ".join(terms)))
+            for a in loaded.answers.ranked(query.search, hits, n=10, **reading):
                 passage = loaded.index.passage_at(a.doc_id, a.start)
                 if passage is not None and set(passage.councils) & set(query.named) \
-                        and set(tokenize(" ".join(terms))) & set(tokenize(f"{a.text} {' '.join(passage.section)}")):
+                        and wanted & set(tokenize(f"{a.text} {' '.join(passage.section)}")):
                     return a
             return None
         return loaded.answers.pick(query.search, hits, **reading)
