@@ -71,6 +71,33 @@ def server_pids(pid: int) -> list[int]:
     return [pid, *map(int, children)]
 
 
+def connections_per_worker(pids: list[int], port: int) -> list[int]:
+    """Established connections to `port` each process holds (its socket fds matched against
+    /proc/net/tcp{,6}): how evenly the workers share the clients."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:  # state ESTABLISHED, local port
+                established.add(f[9])  # inode
+    counts = []
+    for pid in pids:
+        n = 0
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in established:
+                    n += 1
+        except OSError:
+            pass
+        counts.append(n)
+    return counts
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -110,7 +137,7 @@ class Client:
         return status
 
 
-async def run_load(host, port, questions, duration, concurrency, ask_share, repeat, seed):
+async def run_load(host, port, questions, duration, concurrency, ask_share, repeat, seed, sample=None):
     rng = random.Random(seed)
     results: dict[str, list] = {"search": [], "ask": []}
     errors: dict[str, int] = {"search": 0, "ask": 0}
@@ -138,9 +165,15 @@ async def run_load(host, port, questions, duration, concurrency, ask_share, repe
             else:
                 errors[route] += 1
 
+    async def midway():
+        await asyncio.sleep(duration / 2)
+        if sample:
+            sampled.extend(sample())
+
+    sampled: list[int] = []
     started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results, errors, time.monotonic() - started
+    await asyncio.gather(midway(), *(worker() for _ in range(concurrency)))
+    return results, errors, time.monotonic() - started, sampled
 
 
 def main() -> int:
@@ -185,9 +218,11 @@ def main() -> int:
         for q in questions:
             urllib.request.urlopen(f"http://{host}:{port}/api/search?" + urllib.parse.urlencode({"q": q}), timeout=60).read()
         pids = server_pids(server.pid) if server else []
+        workers = pids[1:] or pids
         server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
-        results, errors, elapsed = asyncio.run(run_load(host, port, questions, args.duration, args.concurrency,
-                                                        args.ask_share, args.repeat, args.seed))
+        results, errors, elapsed, connections = asyncio.run(run_load(
+            host, port, questions, args.duration, args.concurrency, args.ask_share, args.repeat, args.seed,
+            sample=(lambda: connections_per_worker(workers, port)) if server else None))
         server_cpu, client_cpu = cpu_seconds(pids) - server_cpu, time.process_time() - client_cpu
         rss = worker_rss_mb(server.pid) if server else []
     finally:
@@ -208,7 +243,8 @@ def main() -> int:
                           "duration_s": round(elapsed, 1), "ask_share": args.ask_share,
                           "questions": "repeated" if args.repeat else "unique", "routes": routes,
                           "total_rps": round(sum(len(v) + errors[k] for k, v in results.items()) / elapsed, 1),
-                          "errors": sum(errors.values()), "worker_rss_mb": rss, "cpu": cpu}))
+                          "errors": sum(errors.values()), "worker_rss_mb": rss,
+                          "connections_per_worker": connections, "cpu": cpu}))
         return 0 if sum(errors.values()) == 0 else 1
     print(f"rag serve --workers {args.workers} | mode {health['mode']} | {args.concurrency} clients | "
           f"{elapsed:.0f} s | ask share {args.ask_share:.0%} | {'repeated' if args.repeat else 'unique'} questions")
@@ -221,6 +257,8 @@ def main() -> int:
     print(f"all       {total / elapsed:7.1f} req/s, errors {sum(errors.values())}")
     print(f"CPU per request: client {cpu['client_ms_per_request']} ms"
           + (f", server {cpu['server_ms_per_request']} ms" if server else "") + f"; load average {cpu['load_average']}")
+    if connections:
+        print("client connections per worker, midway: " + " / ".join(map(str, connections)))
     if rss:
         print("resident memory per worker: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     return 0 if sum(errors.values()) == 0 else 1

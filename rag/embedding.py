@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, PROJECT_ROOT
 from .errors import RagError
+from .waiting import alone, on_loop, result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -343,7 +344,8 @@ class QueryBatcher:
             if text not in found and text not in waiting:
                 waiting[text] = Future()
         if waiting:
-            if self._queue.empty() and self._busy.acquire(blocking=False):
+            # on the event loop (rag/waiting.py) the model runs here only for a lone request: else it would hold up the loop
+            if self._queue.empty() and (not on_loop() or alone()) and self._busy.acquire(blocking=False):
                 try:
                     self._encode(list(waiting.items()))
                 finally:
@@ -351,7 +353,7 @@ class QueryBatcher:
             else:
                 self._queue.put(list(waiting.items()))
         for text, future in waiting.items():
-            found[text] = future.result()
+            found[text] = result(future)
         if waiting:
             with self._cache_lock:
                 for text in waiting:

@@ -1,11 +1,12 @@
-"""What `rag serve` runs on for speed: uvicorn's event loop is uvloop (libuv) where it is installed."""
+"""What `rag serve` runs on for speed: uvicorn's event loop is uvloop (libuv) where it is installed, and with
+--workers N each worker listens on a socket of its own (SO_REUSEPORT), over which the kernel spreads connections."""
 import asyncio
 import sys
 
 import pytest
 
 from rag.config import Settings
-from rag.server import uvicorn_config
+from rag.server import listening_sockets, uvicorn_config
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not made for Windows")
@@ -19,3 +20,62 @@ def test_the_server_runs_on_uvloop():
         assert loop.run_until_complete(asyncio.sleep(0, result="ran")) == "ran"
     finally:
         loop.close()
+
+
+def test_each_worker_listens_on_a_socket_of_its_own_on_one_port():
+    import socket
+
+    config = uvicorn_config(Settings(host="127.0.0.1"), "rag.app:create_app", workers=3)
+    config.port = 0  # any free port (the settings ask for 1 or more)
+    sockets = listening_sockets(config, 3)
+    try:
+        ports = {s.getsockname()[1] for s in sockets}
+        assert len(sockets) == 3 and len(ports) == 1 and 0 not in ports  # a port 0 is chosen once, for all
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) for s in sockets)
+        assert all(s.get_inheritable() for s in sockets)  # handed to the spawned workers
+        # the kernel spreads new connections over the sockets: with 3 sockets and 60 connections, some reach each
+        port = ports.pop()
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+        accepted = []
+        for s in sockets:
+            s.settimeout(0.2)
+            n = 0
+            try:
+                while True:
+                    conn, _ = s.accept()
+                    conn.close()
+                    n += 1
+            except (TimeoutError, socket.timeout):
+                pass
+            accepted.append(n)
+        for c in clients:
+            c.close()
+        assert sum(accepted) == 60 and all(n > 0 for n in accepted), accepted
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_a_port_another_server_holds_is_refused_not_shared(caplog):
+    import socket
+
+    with socket.socket() as other:  # another server, without SO_REUSEPORT
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        config = uvicorn_config(Settings(host="127.0.0.1", port=port), "rag.app:create_app", workers=2)
+        with pytest.raises(SystemExit):
+            listening_sockets(config, 2)
+    assert f"cannot listen on 127.0.0.1:{port}" in caplog.text
+    # and one `rag serve --workers 2` cannot join another's sockets either: its probe is refused
+    config = uvicorn_config(Settings(host="127.0.0.1"), "rag.app:create_app", workers=2)
+    config.port = 0
+    first = listening_sockets(config, 2)
+    try:
+        config = uvicorn_config(Settings(host="127.0.0.1", port=first[0].getsockname()[1]), "rag.app:create_app",
+                                workers=2)
+        with pytest.raises(SystemExit):
+            listening_sockets(config, 2)
+    finally:
+        for s in first:
+            s.close()

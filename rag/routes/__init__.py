@@ -17,12 +17,13 @@ class Unauthorized(RagError):
     status_code = 401
 
 
-def get_service(request: Request) -> Service:
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a hop for every request.
+async def get_service(request: Request) -> Service:
     """The app's Service, as a dependency: `service: Service = Depends(get_service)`."""
     return request.app.state.service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -38,7 +39,7 @@ def errors(*codes: int) -> dict:
     return {code: {"model": Error, "description": meaning[code]} for code in (*codes, 413, 422, 429)}
 
 
-def get_feedback(request: Request) -> FeedbackStore:
+async def get_feedback(request: Request) -> FeedbackStore:
     """The answers the page showed and the feedback on them (rag/feedback.py)."""
     return request.app.state.feedback
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import waiting
 from ..errors import BadRequest, RagError
 from ..feedback import MAX_COMMENT_CHARS, VERDICTS, FeedbackStore
 from ..render import page, templates
@@ -65,7 +66,7 @@ def filters(service: Service) -> dict:
 # --- JSON ---
 
 @router.get("/api/search", tags=["api"], responses=errors(404))
-def api_search(q: str = Query(json_schema_extra=QUESTION_SCHEMA,
+async def api_search(q: str = Query(json_schema_extra=QUESTION_SCHEMA,
                              description=f"the question, at most {MAX_QUESTION_CHARS} characters, not blank"),
                k: int = Query(10, ge=1, le=MAX_K, description="number of passages"),
                council: str | None = Query(None, max_length=200,
@@ -75,17 +76,17 @@ def api_search(q: str = Query(json_schema_extra=QUESTION_SCHEMA,
                service: Service = Depends(get_service)):
     """The passages that best match a question, ranked, each with its offsets and scores."""
     # A ready JSONResponse: FastAPI need not walk the result to encode it (the service returns plain JSON types)
-    return JSONResponse(service.search(q, k=k, council=council, doc=doc, mode=mode))
+    return JSONResponse(await waiting.run(service.search, q, k=k, council=council, doc=doc, mode=mode))
 
 
 @router.post("/api/ask", tags=["api"], responses=errors(404))
-def api_ask(body: AskBody, request: Request, service: Service = Depends(get_service),
-            store: FeedbackStore = Depends(get_feedback)):
+async def api_ask(body: AskBody, request: Request, service: Service = Depends(get_service),
+                  store: FeedbackStore = Depends(get_feedback)):
     """A cited answer: verbatim text from the reports, whether it was found, and up to 5 citations.
     Pass the returned conversation_id with a follow-up question ("and for assessing needs?"), and it with
     `turn` to POST /api/feedback to say the answer was helpful or wrong."""
-    reply = _ask(service, body.question, body.conversation_id, body.council, body.doc, body.clear_scope,
-                 client_address(request))
+    reply = await waiting.run(_ask, service, body.question, body.conversation_id, body.council, body.doc,
+                              body.clear_scope, client_address(request))
     reply["turn"] = store.add_turn(reply["conversation_id"], reply)  # kept as the page keeps its turns
     return JSONResponse(reply)
 
