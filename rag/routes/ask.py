@@ -161,10 +161,10 @@ def home(request: Request, service: Service = Depends(get_service)):
 
 
 @router.get("/ask", response_class=HTMLResponse, include_in_schema=False)
-def ask(request: Request, q: str = "", conversation_id: str | None = None, council: str | None = None,
-        doc: str | None = None, clear_scope: str = "", turn: int | None = Query(None, ge=1),
-        fragment: bool = False, service: Service = Depends(get_service),
-        store: FeedbackStore = Depends(get_feedback)):
+async def ask(request: Request, q: str = "", conversation_id: str | None = None, council: str | None = None,
+              doc: str | None = None, clear_scope: str = "", turn: int | None = Query(None, ge=1),
+              fragment: bool = False, service: Service = Depends(get_service),
+              store: FeedbackStore = Depends(get_feedback)):
     """The conversation with the answer to `q`. With `turn`, the address of an answer already given (a
     copied link, Back, a reload): its turns are shown again without asking again, while they are kept."""
     form = {"q": q, "conversation_id": conversation_id or "", "council": council or "", "doc": doc or ""}
@@ -180,7 +180,7 @@ def ask(request: Request, q: str = "", conversation_id: str | None = None, counc
         notice = "The council scope is removed: your next question searches all councils."
     else:
         try:
-            reply = _ask(service, q, conversation_id, council, doc, clear, client_address(request))
+            reply = await waiting.run(_ask, service, q, conversation_id, council, doc, clear, client_address(request))
         except RagError as exc:
             if fragment:
                 raise
