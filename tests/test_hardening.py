@@ -175,6 +175,27 @@ def test_a_worker_that_dies_is_replaced_and_the_log_says_why(built_index, tmp_pa
     assert statuses == {200}
 
 
+def test_sighup_replaces_each_worker_on_its_socket_and_every_request_is_answered(built_index, tmp_path):
+    with Server(built_index.index_dir, tmp_path / "log", "--workers", "2", "-q") as server:
+        def workers():
+            return set(subprocess.run(["pgrep", "-P", str(server.proc.pid), "-f", "multiprocessing-fork"],
+                                      capture_output=True, text=True).stdout.split())
+        old, deadline = workers(), time.monotonic() + 300
+        assert len(old) == 2, old
+        os.kill(server.proc.pid, signal.SIGHUP)
+        statuses = []
+        while workers() & old or len(workers()) != 2:  # each replaced in turn, the new one serving first
+            assert time.monotonic() < deadline, (old, workers(), server.log.read_text())
+            statuses.append(request(search_url(server.base, "safeguarding"))[0])
+        serving = set()
+        while len(serving) < 2:  # both new workers take connections: each has its own socket
+            assert time.monotonic() < deadline, serving
+            serving.add(str(request(server.base + "/healthz")[1]["worker"]))
+        assert serving == workers() and not serving & old
+        assert server.proc.poll() is None
+    assert set(statuses) <= {200}, statuses
+
+
 # --- 2. limits that hold ---
 
 def test_a_spoofed_x_forwarded_for_is_still_limited(small_index, tmp_path):
