@@ -127,6 +127,7 @@ class Service:
         understander = Understander(retriever.matcher, gazetteer, [d.text for d in index.documents.values()], queries,
                                     statement_centroids(index) if queries is not None else None)
         answers, facts = AnswerPicker(index, queries), Facts(index)
+        answers.warm()  # before this build serves: its first questions need not pay for it
         return Loaded(retriever, answers, facts, gazetteer, understander, Composer(index, facts, answers),
                       tuple(problems))
 

@@ -128,3 +128,26 @@ def test_fusing_every_passage_skips_the_tops_and_gives_what_the_tops_union_gives
             assert np.array_equal(rows, union)
             for name, r in rankers.items():
                 assert np.array_equal(scores[name], np.asarray(r.score(prepared[name], union), dtype=np.float32))
+
+
+def test_a_warmed_picker_holds_every_passages_spans_and_answers_as_a_cold_one(fake_service):
+    loaded = fake_service.loaded
+    calls = []
+    for q in _questions():
+        query = loaded.understander.understand(q)
+        calls.append((query.search, loaded.retriever.search(query, 10), loaded.answers.reading(query)))
+    warmed, cold = AnswerPicker(loaded.index, loaded.answers.embedder), AnswerPicker(loaded.index, loaded.answers.embedder)
+    warmed.warm()
+    assert set(warmed._memo["spans"]) == {(p.doc_id, p.start, p.end) for p in loaded.index.passages}
+    assert len(warmed._memo["present"]) >= len(loaded.index.passages)
+    assert not cold._memo["spans"]
+    assert _answers(warmed, calls) == _answers(cold, calls)
+    # the service warms the picker it builds: every passage, not only those its questions so far reached
+    assert set(loaded.answers._memo["spans"]) == set(warmed._memo["spans"])
+
+
+def test_a_picker_over_a_large_index_is_not_warmed(fake_service, monkeypatch):
+    monkeypatch.setattr(AnswerPicker, "WARM_PASSAGES", len(fake_service.loaded.index.passages) - 1)
+    picker = AnswerPicker(fake_service.loaded.index, None)
+    picker.warm()
+    assert not picker._memo["spans"]
