@@ -229,7 +229,7 @@ def cmd_serve(args) -> int:
         if settings.conversation_db == ":memory:":
             state = Path(tempfile.mkdtemp(prefix="rag-serve-"))
             os.environ["RAG_CONVERSATION_DB"] = str(state / "conversations.sqlite")
-        serve(settings, "rag.app:create_app", workers=args.workers)
+        serve(settings, "rag.server:worker_app", workers=args.workers)
         return 0
     app = create_app(settings)  # loads the index now, so a missing one is reported before listening
     print(f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}/", file=sys.stderr)

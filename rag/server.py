@@ -9,9 +9,12 @@
 - Workers: with --workers N each worker listens on a socket of its own (SO_REUSEPORT), so the kernel
   spreads new connections evenly; a worker that dies is replaced on its socket, and the log says which
   and why.
+- The garbage collector: what the app loaded is frozen out of its scans, and it runs less often
+  (settle_gc): its pauses were the slowest requests' wait.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import socket
@@ -179,6 +182,31 @@ class Supervisor(Multiprocess):
     handle_ttou = handle_ttin
 
 
+# Python's default is 700: a worker under load collected its youngest objects about 25 times a second (0.4 ms
+# each) and every object it holds now and then (five times in 30 s, 110-130 ms each, every request in the worker
+# held up); at 10,000, ten young collections in 30 s, 3-5 ms each.
+GC_THRESHOLD = 10_000
+
+
+def settle_gc() -> None:
+    """Once the app has loaded its index: everything alive now (the index, the models, the memos so far) is
+    moved out of the collector's reach (gc.freeze: still freed when no longer referenced, only not scanned
+    for cycles), and the youngest objects are collected less often. Measured (bench/load.py, 2 workers, 32
+    clients): search p99 184 ms without, 129-143 ms with."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def worker_app():
+    """The app each worker of `rag serve --workers N` makes (uvicorn calls this factory in the worker)."""
+    from .app import create_app
+
+    app = create_app()
+    settle_gc()
+    return app
+
+
 def uvicorn_config(settings: Settings, app, workers: int = 1) -> Config:
     trusted = settings.trusted_proxies.strip()
     config = Config(app, factory=isinstance(app, str), host=settings.host, port=settings.port, workers=workers,
@@ -192,10 +220,11 @@ def uvicorn_config(settings: Settings, app, workers: int = 1) -> Config:
 
 
 def serve(settings: Settings, app, workers: int = 1) -> None:
-    """Serve `app` (an ASGI app, or "module:factory" for workers, each of which calls it)."""
+    """Serve `app` (an ASGI app, or "module:factory" for workers, each of which calls it: worker_app)."""
     config = uvicorn_config(settings, app, workers)
     server = Server(config)
     if workers > 1:
         Supervisor(config, sockets=listening_sockets(config, workers)).run()
     else:
+        settle_gc()
         server.run()

@@ -79,3 +79,13 @@ def test_a_port_another_server_holds_is_refused_not_shared(caplog):
     finally:
         for s in first:
             s.close()
+
+
+def test_the_collector_leaves_what_the_app_loaded_alone_and_runs_less_often():
+    import subprocess
+
+    code = ("import gc; from rag.server import GC_THRESHOLD, settle_gc; loaded = [[i] for i in range(5000)]; "
+            "before = gc.get_freeze_count(); settle_gc(); "
+            "print(before == 0, gc.get_freeze_count() >= 5000, gc.get_threshold()[0] == GC_THRESHOLD > 700)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "True", "True"], out.stderr
