@@ -89,3 +89,33 @@ def test_the_collector_leaves_what_the_app_loaded_alone_and_runs_less_often():
             "print(before == 0, gc.get_freeze_count() >= 5000, gc.get_threshold()[0] == GC_THRESHOLD > 700)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["True", "True", "True"], out.stderr
+
+
+def test_a_build_loaded_before_the_freeze_is_still_freed_when_a_reload_replaces_it(small_corpus, tmp_path):
+    """settle_gc freezes the first build out of the collector's scans: when a reload replaces it, nothing of it
+    may stay behind (a reference cycle among frozen objects would never be collected)."""
+    import gc
+    import weakref
+
+    from rag.index import build_index
+    from rag.service import Service
+    from tests.conftest import FAKE_MODEL
+
+    settings = Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model=FAKE_MODEL, watch_index=False)
+    build_index(settings)
+    service = Service(settings)
+    service.ask("How many people were waiting for assessments in Lancashire?")
+    first = [weakref.ref(x) for x in (service.loaded, service.loaded.index, service.loaded.answers,
+                                      service.loaded.retriever, service.loaded.understander)]
+    gc.collect()
+    gc.freeze()
+    try:
+        (small_corpus / "extra.txt").write_text("# Lancashire update\n\nLancashire County Council met in June.\n",
+                                                encoding="utf-8")
+        build_index(settings)
+        assert service.reload_if_changed()
+        service.ask("How many people were waiting for assessments in Lancashire?")
+        gc.collect()
+        assert [ref() is None for ref in first] == [True] * len(first)
+    finally:
+        gc.unfreeze()
