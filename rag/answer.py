@@ -192,6 +192,11 @@ def candidate_spans(text: str, start: int, end: int) -> list[tuple[int, int, boo
     return out
 
 
+def _context(passage) -> str:
+    """What a sentence inherits from its passage for the word overlap: the councils and the section path."""
+    return " ".join((*passage.councils, *passage.section))
+
+
 class AnswerPicker:
     def __init__(self, index: Index, embedder=None):
         self.index = index
@@ -213,22 +218,23 @@ class AnswerPicker:
         if len(self.index.passages) > self.WARM_PASSAGES:
             return
         for p in self.index.passages:
-            text, context = self.index.documents[p.doc_id].text, " ".join((*p.councils, *p.section))
-            spans = self._remember("spans", (p.doc_id, p.start, p.end),
-                                   lambda: tuple(candidate_spans(text, p.start, p.end)))
-            for s, e, _ in spans:
+            text, context = self.index.documents[p.doc_id].text, _context(p)
+            for s, e, _ in self._passage_spans(p):
                 if len(self._memo["present"]) >= self.MEMO_SIZE // 2:
                     return
                 self._present(text[s:e], context)
+
+    def _passage_spans(self, passage) -> tuple[tuple[int, int, bool], ...]:
+        """The passage's candidate spans (candidate_spans), remembered."""
+        return self._remember("spans", (passage.doc_id, passage.start, passage.end), lambda: tuple(candidate_spans(
+            self.index.documents[passage.doc_id].text, passage.start, passage.end)))
 
     def _spans(self, hits: list[Hit], opinions: bool = False) -> list[tuple[int, int, int, bool]]:
         """(hit number, start, end, is a pair) of each candidate span of the top passages; for a question asking
         what people thought (`opinions`), also of the readers' comments among the next ones."""
         return [(i, s, e, pair) for i, hit in enumerate(hits[:2 * CANDIDATE_PASSAGES])
                 if i < CANDIDATE_PASSAGES or (opinions and any(map(is_comments_heading, hit.passage.section)))
-                for s, e, pair in self._remember("spans", (hit.passage.doc_id, hit.passage.start, hit.passage.end),
-                                                 lambda p=hit.passage: tuple(candidate_spans(
-                                                     self.index.documents[p.doc_id].text, p.start, p.end)))]
+                for s, e, pair in self._passage_spans(hit.passage)]
 
     MEMO_SIZE = 65536  # entries per memo; past it the memo starts again (the corpus's spans are a few thousand)
 
@@ -506,7 +512,7 @@ class AnswerPicker:
         if not spans:
             return [], {}
         texts = [docs[i][s:e] for i, s, e, _ in spans]
-        contexts = [" ".join((*hits[i].passage.councils, *hits[i].passage.section)) for i, *_ in spans]
+        contexts = [_context(hits[i].passage) for i, *_ in spans]
         lexical = self._lexical(question, texts, contexts)
         if self.embedder is not None:  # span vectors stored at build time; only what is missing is encoded
             vectors = self.index.span_vectors([(hits[i].passage.doc_id, s, e) for i, s, e, _ in spans])
