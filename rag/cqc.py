@@ -200,3 +200,44 @@ COUNCIL_SPOKESPERSON = re.compile(r"\b(portfolio holder|cabinet member|executive
 BENCHMARK_WORDS = "compared to the England national average"
 # Searched with a question asking what the council said: how articles name its spokespeople.
 SPOKESPERSON_WORDS = "Cllr councillor cabinet member portfolio holder said"
+
+# Everyday words for what the reports say in their own: a question's word on the left is searched with the
+# reports' words on the right too ("the usual wait": "median"; "phoning the council": "telephone contact"). Written
+# from how the assessments word their findings, for phrasings people use, not from particular questions.
+REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in (
+    (r"\b(usual(ly)?|typical(ly)?|normal(ly)?|on average|average)\b", "median average"),
+    (r"\b(challeng\w*|appeal\w*|disput\w*|contest\w*|query|queried)\b", "review"),
+    (r"\b(a say|choose|choosing)\b", "choice control"),
+    (r"\b(pick(ed|ing|s)? up|spot(s|ted|ting)?|noticed)\b", "identify recognise"),
+    (r"\b(phon(e|es|ed|ing)|ring(s|ing)?|rang)\b", "telephone contact call"),
+    (r"\bbacklogs?\b", "waiting list"),
+    (r"\b(queues?|queuing)\b", "waiting"),
+    (r"\b(kids?)\b", "children"),
+    (r"\b(money|cash)\b", "funding budget financial"),
+    (r"\b(employees|workers|staffing)\b", "workforce staff"),
+    (r"\b(quick(ly|er)?|fast(er)?|slow(ly|er)?|prompt(ly)?|on time|speed)\b", "timely timeliness"),
+    (r"\b(home from hospital|(leav\w*|out of|left) hospital)\b", "hospital discharge"),
+    (r"\b(abuse|abused|neglect\w*)\b", "safeguarding"),
+    (r"\b(fair(ly|ness)?|unfair(ly)?|equal(ly|ity)?)\b", "equity"),
+    (r"\b(lonel\w*)\b", "isolation"),
+    (r"\b(boss(es)?|in charge|bosses|top brass)\b", "leaders leadership"),
+    (r"\b(a break|breaks from caring|time off)\b", "respite short breaks"),
+    (r"\bcouncil tax\b", "precept"),
+    (r"\b(translat\w*|languages?)\b", "interpreter"),
+    (r"\b(deaf|blind)\b", "sensory"),
+    (r"\b(turn(s|ing)? 18|children'?s services to adult|moving to adult)\b", "transition"),
+    (r"\b(hir(e|ing)|recruiting|vacancies|shortages?)\b", "recruitment retention"),
+    (r"\b(get(ting)? back on (their|your) feet|recover(y|ing)? at home)\b", "reablement intermediate care"),
+    (r"\b(help at home|carers? (coming|visiting) (to )?(the|your|their) home)\b", "home care"),
+    (r"\b(pay(ing)? for (their|your|my) own care|self[- ]pay\w*)\b", "self-funders"),
+    (r"\b(speak(s|ing)? up for|someone to speak)\b", "advocacy"),
+    (r"\b(involv\w*|listen\w*|views)\b", "co-production engagement feedback"),
+    (r"\b(gay|lesbian|trans(gender)?|bisexual|lgbt\w*)\b", "LGBTQIA+"),
+    (r"\b(nights?|weekends?|evenings?)\b", "out of hours"),
+    (r"\b(overspen\w*|over budget|deficit|short of money|savings)\b", "budget pressures"),
+))
+
+
+def report_words(text: str) -> list[str]:
+    """The reports' words for the everyday words of a question (REPORT_WORDING), each once."""
+    return list(dict.fromkeys(words for pattern, words in REPORT_WORDING if pattern.search(text)))

@@ -322,7 +322,8 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
 # Short forms people type that the reports spell out ("how many ppl waiting", "dps", "govt").
 _SHORTHAND = {"ppl": "people", "pple": "people", "govt": "government", "dept": "department", "yr": "year",
               "yrs": "years", "mths": "months", "wks": "weeks", "asc": "adult social care", "dp": "direct payment",
-              "dps": "direct payments", "sw": "social worker", "sws": "social workers", "pas": "personal assistants"}
+              "dps": "direct payments", "sw": "social worker", "sws": "social workers", "pas": "personal assistants",
+              "ot": "occupational therapy", "ld": "learning disability", "mh": "mental health"}
 
 
 class Speller:
@@ -609,6 +610,10 @@ class Understander:
             own_words = " ".join([corrected] * (3 if shifted else 1))
             search = f"{own_words} {self._without_councils(base) if named else base}"
         search += "".join(f" {same}" for same in same_durations(corrected) if same not in search)
+        # the reports' own words for its everyday ones ("challenged" its ratings: "requested a review"), those it lacks
+        have = set(tokenize(search))
+        search += "".join(f" {w}" for words in cqc.report_words(corrected) for w in words.split()
+                          if not set(tokenize(w)) <= have)
         if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
             search += f" {cqc.BENCHMARK_WORDS}"

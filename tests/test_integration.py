@@ -36,3 +36,14 @@ def test_eval_metrics_on_the_dev_set(service):
 def test_first_hit_rank_refuses_passages_too_long_to_read():
     assert first_hit_rank(["x" * 1501 + " needle"], ["needle"]) is None
     assert first_hit_rank(["hay", "a **Needle**"], ["needle"]) == 2
+
+
+@pytest.mark.parametrize("question, said", [
+    ("Can people who don't speak English get help with translation in Blackpool?", "interpreter"),
+    ("Is there someone to speak up for me in Blackpool if I can't speak for myself?", "advocacy"),
+    ("Does Blackpool listen to people who use services?", "co-production"),
+])
+def test_everyday_words_find_the_passages_in_the_reports_words(service, question, said):
+    """Phrasings written for this test (in no eval set): rag.cqc.REPORT_WORDING bridges them to the reports' words."""
+    top = service.search(question, k=3)["results"]
+    assert said in top[0]["text"].lower(), [r["text"][:80] for r in top]

@@ -377,3 +377,19 @@ def test_short_forms_people_type_are_spelt_out(understand):
 ])
 def test_another_service_judged_as_a_whole_is_not_in_these_reports(understand, question, other):
     assert understand(question).rated_by == other
+
+
+def test_everyday_words_are_also_searched_in_the_reports_words():
+    from rag import cqc
+    assert cqc.report_words("Has Blackpool challenged its ratings?") == ["review"]
+    assert cqc.report_words("how long is the usual wait") == ["median average"]
+    assert cqc.report_words("Can carers get a break from caring?") == ["respite short breaks"]
+    assert cqc.report_words("How long do people wait for an assessment?") == []
+    assert cqc.report_words("a break at short notice") == ["respite short breaks"]  # "notice" is no "noticed"
+
+
+def test_the_reports_words_are_added_once_and_only_where_missing(understand):
+    q = understand("Do people in Blackpool feel they get a say in which care services they use?")
+    assert q.search.endswith(" choice control")
+    home = understand("Does the council check on people once they're home from hospital?")
+    assert home.search.count("hospital") == 1 and home.search.endswith(" discharge")  # "hospital" it has already
