@@ -387,7 +387,7 @@ class AnswerPicker:
                 continue
             stems = tokenize(word)
             if stems and all(t not in self.idf and t not in _ASKING_WORDS and not self._related(t) for t in stems) \
-                    and word not in out:
+                    and not cqc.report_words(word) and word not in out:  # "ring": the reports say "telephone"
                 out.append(word)
         return out
 

@@ -234,7 +234,8 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"\b(involv\w*|listen\w*|views)\b", "co-production engagement feedback"),
     (r"\b(gay|lesbian|trans(gender)?|bisexual|lgbt\w*)\b", "LGBTQIA+"),
     (r"\b(nights?|weekends?|evenings?)\b", "out of hours"),
-    (r"\b(overspen\w*|over budget|deficit|short of money|savings)\b", "budget pressures"),
+    (r"\b(overspen\w*|over budget|more than (it )?planned)\b", "actual spend more than estimated"),
+    (r"\b(ring|call|phone)(s|ed|ing)? (\w+ )?back\b", "call-backs"),
 ))
 
 

@@ -97,7 +97,9 @@ _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
     # "who is the leader of ...?": a named person
     ("name", rf"{_WHO_IS_THE}|^\W*what is the name of\b"),
-    ("person", r"^\W*(and )?who\b|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
+    # ... but "who waits longest?", "who is most affected?" ask which people, a group, not whose name
+    ("person", r"^\W*(and )?who\b(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|"
+               r"benefit\w*|suffer\w*|struggl\w*|likely|at risk|miss(?:es|ed)? out|los(?:e|es|t|ing) out|uses?|used|receiv\w*|gets?|got)\b)|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
     # "what did their councillor say?", "how did the council respond?": the council's own words (cqc.COUNCIL_SPOKESPERSON)

@@ -814,3 +814,10 @@ def test_the_previous_question_asked_of_another_council_is_answered_on_the_same_
     none = ask(client, "what about Lancashire?", conversation_id=money["conversation_id"])
     # Lancashire's articles never mention financial assessments: said, not their general lines quoted
     assert not none["found"] and "do not mention financial" in none["message"]
+
+
+def test_a_word_the_reports_say_otherwise_is_no_unknown_topic(service):
+    """"rings" is nowhere in the reports, but what it means is ("telephone", rag.cqc.REPORT_WORDING): not declined."""
+    reply = service.ask("If someone rings adult social care just needing help with their bins, is the call logged?")
+    assert reply["found"] and "bins" in reply["answer"], reply.get("message")
+    assert not service.ask("What is the council leader's salary?")["found"]

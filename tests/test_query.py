@@ -67,6 +67,8 @@ def test_kinds(understand, question, kind):
     ("How was Nottingham rated?", "rating"),
     ("What is the drug death rate in Blackpool?", None),  # "rate" is not a rating word
     ("Who chairs the board?", "person"),
+    ("Who waits longest for a Care Act assessment in Blackpool?", None),  # which people: a group, not a name
+    ("Who is most affected by the waits?", None),
     ("List the long waits the CQC found in Lancashire", "duration"),
     ("What was the longest anyone waited for an assessment in Blackpool?", "duration"),
     ("Which Suffolk councillor welcomed the rating?", "person"),  # the rating is acted on, not asked for
