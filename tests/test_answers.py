@@ -821,3 +821,11 @@ def test_a_word_the_reports_say_otherwise_is_no_unknown_topic(service):
     reply = service.ask("If someone rings adult social care just needing help with their bins, is the call logged?")
     assert reply["found"] and "bins" in reply["answer"], reply.get("message")
     assert not service.ask("What is the council leader's salary?")["found"]
+
+
+def test_a_short_everyday_question_whose_words_the_top_passage_holds_is_answered(service):
+    """Below MIN_DENSE, the top passage holding most of the question's terms (by rarity) answers (answer.TERMS_FOUND_SHARE)."""
+    reply = service.ask("is it hard to set up a direct payment")
+    assert reply["found"] and "direct payment" in reply["answer"].lower(), reply.get("message")
+    for off_topic in ("Is it hard to get a GP appointment in Lancashire?", "What is the council tax rate in Lancashire for 2025?"):
+        assert not service.ask(off_topic)["found"], off_topic
