@@ -93,6 +93,7 @@ HOLDS = {
     "council_said": cqc.COUNCIL_SPOKESPERSON,
 }
 # how big (a backlog, a list): a count or a sum of money; a share ("32.25% of the workforce") is no size
+_POPULATION = re.compile(r"\bpopulation (?:of|was|is|stood at)\s+(?:about |around |approximately )?\**$", re.I)
 HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['money'].pattern}", re.I)
 # The largest of a figure, for a question asking for it (Query.extreme): "some up to 226 days", "the maximum wait".
 EXTREME = re.compile(r"\bup to\b|\bmaxim(um|al)\b|\bas (high|long|many|much) as\b|\b(longest|highest|largest|biggest|"
@@ -374,8 +375,10 @@ class AnswerPicker:
         asked |= {t for a in list(asked) for same in cqc.SAME_COUNTED.get(a, ()) for t in tokenize(same)}
         if not asked:
             return bool(HOLDS[wants].search(text))
-        # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people")
+        # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people"); people
+        # are also counted as a population ("a total population of 142,708")
         return any(asked & set(tokenize(" ".join(text[m.end():].split()[:4])))
+                   or ("peopl" in asked and _POPULATION.search(text, 0, m.start()))
                    for m in HOLDS["number"].finditer(text))
 
     @cached_property
@@ -566,6 +569,7 @@ class AnswerPicker:
         features = {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
                     "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
+        words |= {t for w in words for same in cqc.SAME_COUNTED.get(w, ()) for t in tokenize(same)}  # people: a population
         if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
             features["topical"] = np.array([not self._present(t, " ".join(hits[i].passage.section)).isdisjoint(words)
                                             for t, (i, *_) in zip(texts, spans)])

@@ -189,7 +189,7 @@ FINDING_SIDES = {
 
 # What a count may be of, in the reports' other words (by the asked word's stem, rag.text.tokenize): "how many
 # councils" is answered by "four of the five authorities".
-SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals")}
+SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals", "population")}
 
 # A council's own spokesperson quoted in an article ("Linda Woodings, Nottingham's portfolio holder for adult
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.
@@ -253,7 +253,8 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"\b(miles away|far away|out of (the )?(area|county|town))\b", "placed out of area"),
     (r"\b(outside|private) (company|companies|firm|firms|organisations?|providers?)\b", "external agency"),
     (r"\binvestigat\w*\b", "enquiry enquiries section 42"),
-    (r"\bhow many (people|residents|adults) (live|are there)\b", "population"),
+    (r"\bhow many (people|residents|adults) (live|are there)\b(?! (in|at) (a |an )?(care|nursing|residential|supported|"
+     r"sheltered|extra care|their own))", "population"),
 ))
 
 

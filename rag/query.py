@@ -214,6 +214,11 @@ _OTHER_SERVICE = re.compile(r"\b(children'?s(?: services| social care)?|schools?
 _OTHER_SERVICE_NAMED = re.compile(r"\b(children'?s (?:services|social care|social services)|schools?|"
                                   r"hospitals?(?! (?:discharge|admission|avoidance|stay|social work))|gp surger(?:y|ies)|"
                                   r"police|fire service)\b")
+# Services a council commissions, each rated by the CQC on its own ("Are home care agencies in Blackpool rated well?"):
+# the passages give the shares of them rated good; the council's own rating record is not what is asked.
+_PROVIDER_RATED = re.compile(r"\b(home care|care homes?|nursing homes?|providers?|agenc(?:y|ies)|supported living|"
+                             r"residential (?:care|homes?))\b[^?.]*\b(rated|ratings?)\b"
+                             r"|\b(ratings?|rated)\b[^?.]*\b(of|for) (?:the )?(home care|care homes?|nursing homes?|providers?)\b")
 _JUDGED_AS_A_WHOLE = re.compile(r"\b(how good|any good|inspect\w*|ofsted|rated|performance|how (did|do|does|is|are|was|were)"
                                 r"\b[^?.]*\b(do|doing|perform\w*|get on|getting on))\b")
 _HOW_MANY_COUNCILS = re.compile(r"\bhow many (of (the|them|these) )?(\w+ )?(councils|authorities|local authorities)\b")
@@ -492,7 +497,7 @@ class Understander:
             year = _YEAR.search(lower)
             another_time = "later" if _LATER.search(lower) else "earlier" if _EARLIER.search(lower) \
                 else year.group(1) if year else None
-        if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by):
+        if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by or _PROVIDER_RATED.search(lower)):
             wants = None
         if kind == "list" and wants not in ("rating", "score") and not _RATING.search(lower):
             # "Which councils had problems with waiting lists?": findings across councils, not a list of records

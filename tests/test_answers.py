@@ -829,3 +829,14 @@ def test_a_short_everyday_question_whose_words_the_top_passage_holds_is_answered
     assert reply["found"] and "direct payment" in reply["answer"].lower(), reply.get("message")
     for off_topic in ("Is it hard to get a GP appointment in Lancashire?", "What is the council tax rate in Lancashire for 2025?"):
         assert not service.ask(off_topic)["found"], off_topic
+
+
+def test_providers_rated_are_answered_from_the_passages_not_the_councils_rating(service):
+    reply = service.ask("are home care agencies in blackpool rated well")
+    assert reply["fact"] is None and "68.00%" in reply["answer"], reply["answer"]
+    assert service.ask("What rating did Blackpool get?")["fact"]["value"] == "Inadequate"
+
+
+def test_how_many_people_live_there_is_answered_by_its_population(service):
+    assert "142,708" in service.ask("how many people live in blackpool")["answer"]
+    assert "1,461" in service.ask("how many people live in care homes in blackpool")["answer"]
