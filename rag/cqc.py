@@ -189,7 +189,8 @@ FINDING_SIDES = {
 
 # What a count may be of, in the reports' other words (by the asked word's stem, rag.text.tokenize): "how many
 # councils" is answered by "four of the five authorities".
-SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals", "population")}
+SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals", "population"),
+                "request": ("referrals",), "referr": ("requests",)}
 
 # A council's own spokesperson quoted in an article ("Linda Woodings, Nottingham's portfolio holder for adult
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.

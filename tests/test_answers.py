@@ -247,6 +247,9 @@ def test_a_count_is_of_what_was_asked_and_not_a_span_of_time():
     assert not holds("number", "over 250 safeguarding referrals had been waiting", "people")
     assert not holds("number", "enquiries waiting 5-6 months", None)
     assert not holds("number", "waits of over 40 minutes", None)
+    assert holds("number", "97 referrals had been made for major adaptations", "requests")  # cqc.SAME_COUNTED
+    assert holds("number", "a total population of 142,708", "people live")
+    assert not holds("number", "97 referrals had been made for major adaptations", "people")
 
 
 def test_how_many_people_is_declined_when_the_reports_count_something_else(client):
