@@ -1,7 +1,9 @@
-"""The CQC local authority assessment framework: its four themes, nine quality statements and score meanings."""
+"""The CQC local authority assessment framework (its four themes, nine quality statements and score meanings) and how
+the reports word things (REPORT_WORDING: their words for everyday ones)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 THEMES = {
     1: ("How the local authority works with people",
@@ -263,4 +265,9 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
 
 def report_words(text: str) -> list[str]:
     """The reports' words for the everyday words of a question (REPORT_WORDING), each once."""
-    return list(dict.fromkeys(words for pattern, words in REPORT_WORDING if pattern.search(text)))
+    return list(_report_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _report_words(text: str) -> tuple[str, ...]:  # 65 us for the table's searches; questions recur
+    return tuple(dict.fromkeys(words for pattern, words in REPORT_WORDING if pattern.search(text)))

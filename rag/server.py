@@ -43,6 +43,8 @@ class TimedH11Protocol(H11Protocol):
         super().__init__(config, *args, **kwargs)
         self.header_timeout = getattr(config, "rag_header_timeout", 10.0)
         self._header_timer = None
+        self._requested = False  # a request's headers have come on this connection
+        self._last = False  # shutting down: its first request is answered, then it is closed
 
     def _arm(self) -> None:
         self._disarm()
@@ -62,6 +64,9 @@ class TimedH11Protocol(H11Protocol):
         super().handle_events()
         if self.cycle is not cycle:  # a request's headers arrived
             self._disarm()
+            self._requested = True
+            if self._last and self.cycle is not None:
+                self.cycle.keep_alive = False
 
     def on_response_complete(self) -> None:
         if not self.transport.is_closing():
@@ -71,6 +76,16 @@ class TimedH11Protocol(H11Protocol):
     def connection_lost(self, exc) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """A graceful shutdown (SIGHUP's worker replacement, SIGTERM) closes idle connections. A connection just
+        accepted, whose first request has not been read yet, is not idle: its client has sent the request or is
+        sending it, and closing it would reset it (seen in the SIGHUP test, one request in a few thousand). It is
+        answered, then closed; the header timeout bounds the wait for a request that never comes."""
+        if self.cycle is None and not self._requested and not self.transport.is_closing():
+            self._last = True
+            return
+        super().shutdown()
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None

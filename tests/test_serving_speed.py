@@ -119,3 +119,51 @@ def test_a_build_loaded_before_the_freeze_is_still_freed_when_a_reload_replaces_
         assert [ref() is None for ref in first] == [True] * len(first)
     finally:
         gc.unfreeze()
+
+
+def test_a_connection_accepted_before_a_graceful_shutdown_gets_its_answer():
+    """SIGHUP replaces a worker by shutting it down gracefully: a connection it had just accepted, whose request
+    had not been read yet, was closed under the client (a reset). Now it is answered, then closed."""
+    import socket
+    import threading
+    import time
+
+    from uvicorn import Server
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain"), (b"content-length", b"8")]})
+        await send({"type": "http.response.body", "body": b"answered"})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn_config(Settings(port=port, host="127.0.0.1"), app)
+    config.lifespan = "off"
+    server = Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        while not server.server_state.connections:  # accepted, no request sent yet
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        server.should_exit = True  # what SIGTERM sets
+        while server.servers and any(s.is_serving() for s in server.servers):  # the shutdown has begun
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.2)  # past the point where uvicorn closes idle connections
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = b""
+        while chunk := client.recv(4096):
+            reply += chunk
+    finally:
+        client.close()
+        thread.join(timeout=30)
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"answered"), reply  # and then closed (recv saw the end)
+    assert not thread.is_alive()
