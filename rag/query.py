@@ -60,7 +60,8 @@ _KIND_PATTERNS = [
     ("action", r"\bwhat (is|are|was|were|has|have|will) (the council|the authority|\w+( \w+)?) (doing|done|do|going to do|planning)\b"
                r"(?! well)|\bwhat (steps|actions?|measures)\b|\bhow (is|are|will|does|do) \w+( \w+)? (going to )?(fix|tackl|address|"
                r"turn\w* (it|things|\w+ \w+) around|deal with|respond)|\bplans? (to|for) (fix|improv|address|tackl)"
-               r"|\bwhat'?s?( is| are| has been| have been)?( \w+)? being done\b|\bwhat (has|have) been done\b"),
+               r"|\bwhat'?s?( is| are| has been| have been)?( \w+)? being done\b|\bwhat (has|have) been done\b"
+               r"|\bwhat (did|does|do|will) (the council|the authority|\w+( \w+)?) do (about|to (fix|improve|tackle|address))\b"),
     ("strengths", r"\b(doing|did|do|does|done) well\b|\bwent well\b|\bpositives?\b|\bstrengths?\b|\bany credit\b"
                   r"|\bpraised?\b|\bwhat (is|was) good\b|\bgood things\b|\b(anything|something) (good|positive)\b(?! (at|in|on|with|for)\b)"
                   r"|\bany (good|positive) (things?|points?|news|aspects?|findings?|areas?)\b"
@@ -157,6 +158,11 @@ _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|a
                          r"and the|so)\b")
 # Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
 # its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
+# "which one did best?", "which of them ...": one of the councils the previous question was across
+_WHICH_OF_THEM = re.compile(r"^\W*(and |so )?which (one|ones|of them|of these|of those)\b")
+# "and worst?" after a ranking: the same ranking read from its other end
+_ORDER_ONLY = re.compile(r"^\W*(and |so |what about |how about )?(the |which )?(best|worst|top|bottom|highest|lowest|weakest|"
+                         r"strongest)( one| council| of them)?\W*$")
 _ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the board|the others|the rest)\b")
 
 # Questions across councils: not narrowed to the conversation's council.
@@ -529,10 +535,17 @@ class Understander:
         national = kind == "compare" and not named and bool(_NATIONAL.search(lower))
         if national:  # "how does that compare with England?": the England average, as the reports judge a figure
             kind = "factual"
+        # "which one did best?" after the pilot councils were listed: they are ranked
+        ranked_over = kind == "compare" and not named and previous is not None and len(previous.mentioned) < 2 \
+            and (previous.across or previous.pilot) and bool(_WHICH_OF_THEM.match(lower))
+        reranked = previous is not None and previous.kind == "rank" and not named and bool(_ORDER_ONLY.match(lower))
+        if ranked_over or reranked:
+            kind, talked_over = "rank", False
+            across = across or previous.across
         words = tokenize(corrected)
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
-        follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short or talked_over
+        follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short or talked_over or ranked_over
                                               or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
         councils = filtered or named
@@ -652,7 +665,7 @@ class Understander:
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
         across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \
             and not _RATING.search(lower) and not _COVERAGE.search(lower) and bool(topic)
-        pilot = bool(_PILOT.search(lower))
+        pilot = bool(_PILOT.search(lower)) or ((ranked_over or reranked) and previous.pilot)
         if _HOW_MANY_COUNCILS.search(lower) and (rating or wants == "rating" or pilot or _COVERAGE.search(lower)) \
                 and not named:
             kind, counted_as = "list", "councils"  # "How many councils were rated good?": counted from their records

@@ -843,3 +843,17 @@ def test_providers_rated_are_answered_from_the_passages_not_the_councils_rating(
 def test_how_many_people_live_there_is_answered_by_its_population(service):
     assert "142,708" in service.ask("how many people live in blackpool")["answer"]
     assert "1,461" in service.ask("how many people live in care homes in blackpool")["answer"]
+
+
+def test_which_one_did_best_after_the_pilot_councils_ranks_them_and_worst_reads_the_other_end(service):
+    first = service.ask("Which councils were in the CQC pilot assessments?")
+    best = service.ask("which one did best?", conversation_id=first["conversation_id"])
+    assert best["found"] and best["answer"].startswith("Lincolnshire County Council comes first"), best.get("message")
+    worst = service.ask("and worst?", conversation_id=first["conversation_id"])
+    assert worst["answer"].startswith("Nottingham City Council comes last"), worst.get("answer") or worst.get("message")
+
+
+def test_what_did_they_do_about_it_asks_for_the_councils_actions(service):
+    first = service.ask("Are people in Blackpool getting their annual reviews?")
+    done = service.ask("what did they do about it?", conversation_id=first["conversation_id"])
+    assert done["query"]["kind"] == "action" and "doing" in done["answer"], done["answer"]
