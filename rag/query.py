@@ -490,6 +490,7 @@ class Understander:
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
         kind = "social" if _SOCIAL.match(lower) else _first(_KIND_RES, lower) or "factual"
         wants = _first(_WANT_RES, lower)
+        asked = wants  # what the question itself asks for, before a follow-up takes the previous one's
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
@@ -542,6 +543,8 @@ class Understander:
         if ranked_over or reranked:
             kind, talked_over = "rank", False
             across = across or previous.across
+        elif not named and previous is not None and len(previous.mentioned) >= 2 and _WHICH_OF_THEM.match(lower):
+            kind, talked_over, across = "compare", True, False  # "which one had more scores of 1?"
         words = tokenize(corrected)
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
@@ -620,8 +623,11 @@ class Understander:
         # answer picker's word overlap, where a repeated term counts again, and in what is embedded). Twice was not
         # enough for "what about young carers?" after two questions on carers' satisfaction
         own = set(tokenize(self.matcher.strip(corrected)))  # (stop words, "what about", are no terms)
+        # ... but "and the longest wait?" after "how many were waiting?" asks another figure of the same thing (which
+        # the previous answer may hold: "more than 2,000 people were still waiting ..., some up to 226 days")
         shifted = follow_up and bool(_ELLIPTICAL.match(lower)) and bool(
-            own - {t for w in (*previous.topic, previous.corrected) for t in tokenize(w)})
+            own - {t for w in (*previous.topic, previous.corrected) for t in tokenize(w)}) \
+            and not (asked in _FIGURE_WANTS and asked != previous.wants)
         # the previous question asked of another council ("what about Lancashire?"): answered only by what that
         # council's reports say of the same thing
         swapped = follow_up and bool(named) and set(named) != set(previous.councils) and not shifted \

@@ -857,3 +857,16 @@ def test_what_did_they_do_about_it_asks_for_the_councils_actions(service):
     first = service.ask("Are people in Blackpool getting their annual reviews?")
     done = service.ask("what did they do about it?", conversation_id=first["conversation_id"])
     assert done["query"]["kind"] == "action" and "doing" in done["answer"], done["answer"]
+
+
+def test_a_follow_up_asking_another_figure_of_the_same_thing_may_take_the_previous_answer(service):
+    first = service.ask("How was Lancashire County Council rated by the CQC?")
+    service.ask("how many people were waiting for assessments?", conversation_id=first["conversation_id"])
+    longest = service.ask("and the longest wait?", conversation_id=first["conversation_id"])
+    assert longest["found"] and "226 days" in longest["answer"], longest.get("message")
+
+
+def test_which_one_after_a_comparison_compares_the_same_councils(service):
+    first = service.ask("Compare Blackpool's and Lancashire's CQC ratings")
+    which = service.ask("which one had more scores of 1?", conversation_id=first["conversation_id"])
+    assert which["found"] and "6 scored 1" in which["answer"], which.get("message")
