@@ -390,12 +390,14 @@ class AnswerPicker:
         corpus word ("callers" beside "call"). Short words (up to three letters: "big", "cc") and contractions
         ("they're") say too little about a topic to count."""
         out = []
-        for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", question):
-            if len(word) <= 3 or "'" in word or "’" in word:
+        worded = cqc.worded_spans(question)  # "rings", "back on your feet": the reports say it in their own words
+        for match in re.finditer(r"[A-Za-z][A-Za-z'’-]*", question):
+            word = match.group()
+            if len(word) <= 3 or "'" in word or "’" in word or any(s <= match.start() < e for s, e in worded):
                 continue
             stems = tokenize(word)
             if stems and all(t not in self.idf and t not in _ASKING_WORDS and not self._related(t) for t in stems) \
-                    and not cqc.report_words(word) and word not in out:  # "ring": the reports say "telephone"
+                    and word not in out:
                 out.append(word)
         return out
 

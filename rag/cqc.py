@@ -192,7 +192,7 @@ FINDING_SIDES = {
 # What a count may be of, in the reports' other words (by the asked word's stem, rag.text.tokenize): "how many
 # councils" is answered by "four of the five authorities".
 SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals", "population"),
-                "request": ("referrals",), "referr": ("requests",)}
+                "request": ("referrals",), "referr": ("requests",), "applic": ("requests",)}
 
 # A council's own spokesperson quoted in an article ("Linda Woodings, Nottingham's portfolio holder for adult
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.
@@ -211,7 +211,8 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"\b(usual(ly)?|typical(ly)?|normal(ly)?|on average|average)\b", "median average"),
     (r"\b(challeng\w*|appeal\w*|disput\w*|contest\w*|query|queried)\b", "review"),
     (r"\b(a say|choose|choosing)\b", "choice"),
-    (r"\b(pick(ed|ing|s)? up|spot(s|ted|ting)?|noticed)\b", "identify recognise"),
+    (r"\b(pick(ed|ing|s)? up|spot(s|ted|ting)?|noticed|notic(e|es|ing) (when|that|if))\b", "identify recognise"),
+    (r"\b(kids?|children|young people|teenagers?) (who are |are )?(looking after|caring for)\b", "young carers"),
     (r"\b(phon(e|es|ed|ing)|ring(s|ing)?|rang)\b", "telephone contact call"),
     (r"\bbacklogs?\b", "waiting list"),
     (r"\b(queues?|queuing)\b", "waiting"),
@@ -222,15 +223,17 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"\b(abuse|abused|neglect\w*)\b", "safeguarding"),
     (r"\b(fair(ly|ness)?|unfair(ly)?|equal(ly|ity)?)\b", "equity"),
     (r"\b(lonel\w*)\b", "isolation"),
-    (r"\b(boss(es)?|in charge|bosses|top brass)\b", "leaders leadership"),
+    (r"\b(boss(es)?|(?<!councillor )(?<!member )in charge|top brass)\b", "leaders leadership"),
+    (r"\b(councillor|member|politician)s? in charge\b", "cabinet member portfolio holder"),
     (r"\b(a break|breaks from caring|time off)\b", "respite short breaks"),
     (r"\bcouncil tax\b", "precept"),
     (r"\b(translat\w*|languages?)\b", "interpreter"),
     (r"\b(deaf|blind)\b", "sensory"),
     (r"\b(turn(s|ing)? 18|children'?s services to adult|moving to adult)\b", "transition"),
     (r"\b(hir(e|ing)|recruiting|vacancies|shortages?)\b", "recruitment retention"),
-    (r"\b(get(ting)? back on (their|your) feet|recover(y|ing)? at home)\b", "reablement intermediate care"),
-    (r"\b(help at home|carers? (coming|visiting) (to )?(the|your|their) home)\b", "home care"),
+    (r"\b(back on (their|your|his|her|my) feet|recover(y|ing)? at home)\b", "reablement intermediate care"),
+    (r"\b(help at home|carers? (coming|visiting) (to )?(the|your|their|my) (home|house))\b", "home care"),
+    (r"\bpay(s|ing)? (for )?care homes\b|\bcare home (fees|costs?|prices?)\b", "residential care cost fees"),
     (r"\b(pay(s|ing)? for (it |care |their care |your care )?(themselves|yourself|(their|your|my) own( care)?)|self[- ]pay\w*)\b",
      "self-funders self-funding"),
     (r"\b(speak(s|ing)? up for|someone to speak|advocates?)\b", "advocacy"),
@@ -257,6 +260,12 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"(?<!\w)(a ?& ?e|a and e|casualty|emergency department)(?!\w)", "Accident and Emergency"),
     (r"\b(miles away|far away|out of (the )?(area|county|town))\b", "placed out of area"),
     (r"\b(outside|private) (company|companies|firm|firms|organisations?|providers?)\b", "external agency"),
+    (r"\b(wrongly|wrong|incorrectly) (told|informed|advised)\b|\btold (the )?wrong\b", "incorrectly informed"),
+    (r"\bturn(s|ed)? up\b|\barriv(e|es|ed|ing)\b", "received delivery"),
+    (r"\bdeprivation of liberty\b", "DoLS"),
+    (r"\b(over and over|again and again|(tell|telling|explain\w*) (\w+ )?(story|everything|it) (\w+ )?again)\b", "repeat themselves"),
+    (r"\bburn(t|ed)?[- ]?out\b|\bexhausted\b|\bstressed\b", "workloads pressures"),
+    (r"\boff sick\b|\bsick(ness)? leave\b", "sickness absence"),
     (r"\binvestigat\w*\b", "enquiry enquiries section 42"),
     (r"\bhow many (people|residents|adults) (live|are there)\b(?! (in|at) (a |an )?(care|nursing|residential|supported|"
      r"sheltered|extra care|their own))", "population"),
@@ -266,6 +275,11 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
 def report_words(text: str) -> list[str]:
     """The reports' words for the everyday words of a question (REPORT_WORDING), each once."""
     return list(_report_words(text))
+
+
+def worded_spans(text: str) -> list[tuple[int, int]]:
+    """Where the text says something the reports say in their own words (REPORT_WORDING): "back on your feet"."""
+    return [m.span() for pattern, _ in REPORT_WORDING for m in pattern.finditer(text)]
 
 
 @lru_cache(maxsize=4096)

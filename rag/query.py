@@ -99,7 +99,7 @@ _WANT_PATTERNS = [
     # "who is the leader of ...?": a named person
     ("name", rf"{_WHO_IS_THE}|^\W*what is the name of\b"),
     # ... but "who waits longest?", "who is most affected?" ask which people, a group, not whose name
-    ("person", r"^\W*(and )?who\b(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|"
+    ("person", r"^\W*(and )?who\b(?! (?:do|should|can|could) (?:i|we|you|they|people) (?:ring|call|phone|contact|speak to|talk to|go to|ask)\b)(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|"
                r"benefit\w*|suffer\w*|struggl\w*|likely|at risk|miss(?:es|ed)? out|los(?:e|es|t|ing) out|uses?|used|receiv\w*|gets?|got)\b)|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
@@ -519,7 +519,8 @@ class Understander:
             statement_by, sure = "meaning", score >= STATEMENT_SURE[0] and margin >= STATEMENT_SURE[1]
         if statement is None:
             statement_by = None
-        if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview"):
+        if statement and sure and _EVALUATIVE.search(lower) and kind in ("factual", "strengths", "overview") \
+                and wants not in _FIGURE_WANTS:  # "How bad was Birmingham's backlog?" asks a size, not a score
             kind, wants = "factual", "score"
         by_rating = False
         rest = re.sub(r"\b(and|or)\b|[,&]", " ", self.matcher.strip(lower)) if named else lower  # beside the names

@@ -870,3 +870,10 @@ def test_which_one_after_a_comparison_compares_the_same_councils(service):
     first = service.ask("Compare Blackpool's and Lancashire's CQC ratings")
     which = service.ask("which one had more scores of 1?", conversation_id=first["conversation_id"])
     assert which["found"] and "6 scored 1" in which["answer"], which.get("message")
+
+
+def test_a_word_inside_a_phrase_the_reports_say_otherwise_is_no_unknown_topic(service):
+    """"feet" is nowhere in the reports; "back on your feet" is what they call reablement (rag.cqc.worded_spans)."""
+    picker = service.loaded.answers
+    assert picker.unknown_terms("Is the help to get you back on your feet after an illness any good?") == ["illness"]
+    assert "feet" in picker.unknown_terms("Does Blackpool look after people's feet?")

@@ -390,6 +390,16 @@ def test_everyday_words_are_also_searched_in_the_reports_words():
     assert cqc.report_words("a break at short notice") == ["respite short breaks"]  # "notice" is no "noticed"
     assert cqc.report_words("How much time do social workers get?") == []  # the reports say "social workers" too
     assert cqc.report_words("a safeguarding worry") == ["concerns"]
+    assert cqc.report_words("the councillor in charge of adult social care") == ["cabinet member portfolio holder"]
+    assert cqc.report_words("Are staff burnt out and off sick?") == ["workloads pressures", "sickness absence"]
+
+
+@pytest.mark.parametrize("question,wants", [
+    ("Who do I ring at the weekend if my dad needs urgent social care?", None),  # a service to call, not a name
+    ("How bad was Birmingham's backlog of safeguarding cases?", "size"),  # a size, not the statement's score
+])
+def test_what_is_wanted_of_a_service_or_a_backlog(understand, question, wants):
+    assert understand(question).wants == wants
 
 
 def test_the_reports_words_are_added_once_and_only_where_missing(understand):
