@@ -59,7 +59,7 @@ _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean"
                  "anyon", "anyth", "someon", "someth", "everyon", "everyth"}
 # ... nor are the words people wrap a question in ("sorry if this is a silly question but ..."; as stemmed)
 _ASKING_WORDS |= set(tokenize("sorry silly stupid dumb wondering curious actually basically honestly really quick "
-                              "hello mate cheers confused grateful apologies sort"))
+                              "hello mate cheers confused grateful apologies sort somebody anybody everybody nobody"))
 
 # What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"

@@ -104,8 +104,8 @@ _WANT_PATTERNS = [
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
     # "what did their councillor say?", "how did the council respond?": the council's own words (cqc.COUNCIL_SPOKESPERSON)
-    ("council_said", r"\b(what|how) (did|does|has|have) (the |their |its |\w+'s )?(council|councillors?|cllr|leader|council leader|"
-                     r"cabinet member|portfolio holder|spokes(person|man|woman))( \w+)? (say|said|respond|react|reply)\b"),
+    ("council_said", r"\b(what|how) (did|does|has|have) (the |their |its |\w+'s )?(\w+ )?(council|councillors?|cllr|leader|council leader|"
+                     r"cabinet member|portfolio holder|spokes(person|man|woman))( \w+){0,6}? (say|said|respond|react|reply)\b"),
     # "What percentage of home care services were rated good?": a share, of what was rated
     ("percent", r"\bwhat (percentage|proportion|share|per ?cent)\b|\bhow satisfied\b"),
     ("score", r"\bscor(e|es|ed|ing)\b|\bhow many [1-4]s\b"),  # "how many 2s did birmingham get": its scores

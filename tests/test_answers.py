@@ -877,3 +877,4 @@ def test_a_word_inside_a_phrase_the_reports_say_otherwise_is_no_unknown_topic(se
     picker = service.loaded.answers
     assert picker.unknown_terms("Is the help to get you back on your feet after an illness any good?") == ["illness"]
     assert "feet" in picker.unknown_terms("Does Blackpool look after people's feet?")
+    assert picker.unknown_terms("Was somebody in Blackpool wrongly told their care would be free?") == []

@@ -397,6 +397,7 @@ def test_everyday_words_are_also_searched_in_the_reports_words():
 @pytest.mark.parametrize("question,wants", [
     ("Who do I ring at the weekend if my dad needs urgent social care?", None),  # a service to call, not a name
     ("How bad was Birmingham's backlog of safeguarding cases?", "size"),  # a size, not the statement's score
+    ("What did the Blackpool councillor in charge of adult social care say about the inspection?", "council_said"),
 ])
 def test_what_is_wanted_of_a_service_or_a_backlog(understand, question, wants):
     assert understand(question).wants == wants
