@@ -93,8 +93,9 @@ HOLDS = {
     "council_said": cqc.COUNCIL_SPOKESPERSON,
 }
 # how big (a backlog, a list): a count or a sum of money; a share ("32.25% of the workforce") is no size
-_POPULATION = re.compile(r"\bpopulation (?:of|was|is|stood at)\s+(?:about |around |approximately )?\**$", re.I)
 HOLDS["size"] = re.compile(f"{HOLDS['number'].pattern}|{HOLDS['money'].pattern}", re.I)
+# What a count of people may follow: "a total population of 142,708" (the text before the figure).
+_POPULATION = re.compile(r"\bpopulation (?:of|was|is|stood at)\s+(?:about |around |approximately )?\**$", re.I)
 # The largest of a figure, for a question asking for it (Query.extreme): "some up to 226 days", "the maximum wait".
 EXTREME = re.compile(r"\bup to\b|\bmaxim(um|al)\b|\bas (high|long|many|much) as\b|\b(longest|highest|largest|biggest|"
                      r"greatest|most|peak\w*)\b", re.I)

@@ -93,14 +93,16 @@ _OTHERS = re.compile(r"\bthe (others|rest)\b|\bother councils\b|\bthe other (\w+
 
 # "who is the <role> of ...?", the role (one to three words) its group
 _WHO_IS_THE = r"^\W*(?:and )?who (?:is|was|are|were) (?:the|its|their|\w+'s) ((?:\w+ ){0,2}?\w+) (?:of|at|in|for)\b"
+# "Who ...?" that asks for no name: "who do I ring?" (a service), "who waits longest?", "who is most affected?" (a group)
+_WHO_NOT_A_NAME = (r"(?! (?:do|should|can|could) (?:i|we|you|they|people) (?:ring|call|phone|contact|speak to|talk to|go to|ask)\b)"
+                   r"(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|benefit\w*|"
+                   r"suffer\w*|struggl\w*|likely|at risk|miss(?:es|ed)? out|los(?:e|es|t|ing) out|uses?|used|receiv\w*|gets?|got)\b)")
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
     # "who is the leader of ...?": a named person
     ("name", rf"{_WHO_IS_THE}|^\W*what is the name of\b"),
-    # ... but "who waits longest?", "who is most affected?" ask which people, a group, not whose name
-    ("person", r"^\W*(and )?who\b(?! (?:do|should|can|could) (?:i|we|you|they|people) (?:ring|call|phone|contact|speak to|talk to|go to|ask)\b)(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|"
-               r"benefit\w*|suffer\w*|struggl\w*|likely|at risk|miss(?:es|ed)? out|los(?:e|es|t|ing) out|uses?|used|receiv\w*|gets?|got)\b)|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
+    ("person", rf"^\W*(and )?who\b{_WHO_NOT_A_NAME}|\bwhich (\w+ )?(councillors?|person|officials?|inspectors?|members?|officers?|"
                r"directors?|ministers?|leaders?|spokes(person|man|woman))\b|\bwhose\b|\bname of the\b"),
     ("frequency", r"\bhow (often|frequently|regularly)\b"),
     # "what did their councillor say?", "how did the council respond?": the council's own words (cqc.COUNCIL_SPOKESPERSON)
@@ -156,13 +158,13 @@ _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good
 # Opening words of an elliptical follow-up, which asks the previous question again about something else.
 _ELLIPTICAL = re.compile(r"^\W*(and|also|what about|how about|same for|what of|and what about|and for|and in|"
                          r"and the|so)\b")
-# Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
-# its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
-# "which one did best?", "which of them ...": one of the councils the previous question was across
+# "which one did best?", "which of them ...": one of the councils the previous question was across (or compared)
 _WHICH_OF_THEM = re.compile(r"^\W*(and |so )?which (one|ones|of them|of these|of those)\b")
 # "and worst?" after a ranking: the same ranking read from its other end
 _ORDER_ONLY = re.compile(r"^\W*(and |so |what about |how about )?(the |which )?(best|worst|top|bottom|highest|lowest|weakest|"
                          r"strongest)( one| council| of them)?\W*$")
+# Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
+# its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
 _ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the board|the others|the rest)\b")
 
 # Questions across councils: not narrowed to the conversation's council.
