@@ -373,7 +373,7 @@ class AnswerPicker:
         if wants != "number" or not counted:
             return bool(HOLDS[wants].search(text))
         asked = {t for w in counted.split() if not w.endswith(("ed", "ing")) for t in tokenize(w)}
-        asked |= {t for a in list(asked) for same in cqc.SAME_COUNTED.get(a, ()) for t in tokenize(same)}
+        asked = cqc.same_counted(asked)
         if not asked:
             return bool(HOLDS[wants].search(text))
         # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people"); people
@@ -572,7 +572,7 @@ class AnswerPicker:
         features = {"lexical": lexical, "dense": dense, "kind": kind, "rank": rank, "length_ok": length_ok,
                     "elsewhere": elsewhere, "single": single, "hearsay": hearsay}
         words = {t for w in topic for t in tokenize(w)} - _TIME_WORDS
-        words |= {t for w in words for same in cqc.SAME_COUNTED.get(w, ()) for t in tokenize(same)}  # people: a population
+        words = cqc.same_counted(words)  # people: a population
         if words and wants in FIGURES:  # a figure is an answer only on the question's topic (see score)
             features["topical"] = np.array([not self._present(t, " ".join(hits[i].passage.section)).isdisjoint(words)
                                             for t, (i, *_) in zip(texts, spans)])
