@@ -60,6 +60,8 @@ _ASKING_WORDS = {"give", "gave", "given", "get", "tell", "find", "found", "mean"
 # ... nor are the words people wrap a question in ("sorry if this is a silly question but ..."; as stemmed)
 _ASKING_WORDS |= set(tokenize("sorry silly stupid dumb wondering curious actually basically honestly really quick "
                               "hello mate cheers confused grateful apologies sort somebody anybody everybody nobody"))
+# ... nor those asking how soon ("how fast", "how soon"): a length of time, as "how quickly" (quick, above) does
+_ASKING_WORDS |= {"fast", "soon"}
 
 # What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"
@@ -391,10 +393,10 @@ class AnswerPicker:
         corpus word ("callers" beside "call"). Short words (up to three letters: "big", "cc") and contractions
         ("they're") say too little about a topic to count."""
         out = []
-        worded = cqc.worded_spans(question)  # "rings", "back on your feet": the reports say it in their own words
+        worded = cqc.worded(question)  # "rings", "back on your feet": the reports say it in their own words
         for match in re.finditer(r"[A-Za-z][A-Za-z'’-]*", question):
             word = match.group()
-            if len(word) <= 3 or "'" in word or "’" in word or any(s <= match.start() < e for s, e in worded):
+            if len(word) <= 3 or "'" in word or "’" in word or any(s <= match.start() < e for s, e, _ in worded):
                 continue
             stems = tokenize(word)
             if stems and all(t not in self.idf and t not in _ASKING_WORDS and not self._related(t) for t in stems) \
@@ -406,8 +408,9 @@ class AnswerPicker:
         """Whether a corpus word shares its beginning: at least four letters, and all but its last three."""
         return any(stem[:n] in self._prefixes for n in range(max(4, len(stem) - 3), len(stem) + 1))
 
-    def supported(self, question: str, hits: list[Hit]) -> tuple[bool, str]:
-        """Whether the top passages support an answer, and if not, why (for the message shown)."""
+    def supported(self, question: str, hits: list[Hit], reworded: tuple[tuple[str, str], ...] = ()) -> tuple[bool, str]:
+        """Whether the top passages support an answer, and if not, why (for the message shown). `reworded`: what
+        the question says in everyday words and the reports' words for it (Query.reworded), which the search adds."""
         if not hits:
             return False, "no passages"
         dense = hits[0].scores.get("dense")
@@ -415,7 +418,7 @@ class AnswerPicker:
         if dense is None:  # BM25 only: all we can go on is whether the corpus knows the question's words
             return (not unknown and hits[0].score > 0), ("the reports never mention " + ", ".join(unknown)
                                                           if unknown else "no passage shares the question's words")
-        if dense < MIN_DENSE and not self._names_found(question, hits[0]) and not self._terms_found(question, hits[0], dense):
+        if dense < MIN_DENSE and not self._names_found(question, hits[0]) and not self._terms_found(question, hits[0], dense, reworded):
             return False, "no passage is close to the question"
         # one unknown word among many ("... I'm her carer and I'm exhausted, is this normal ...") is not the topic
         if unknown and dense < MIN_DENSE_WITH_UNKNOWN_TERM and UNKNOWN_SHARE * len(set(tokenize(question))) <= len(unknown):
@@ -428,14 +431,19 @@ class AnswerPicker:
         rare = {t for t in tokenize(question) if t.isalpha() and self.idf.get(t, 0.0) >= self._rare_idf}
         return len(rare) >= 2 and rare <= set(tokenize(hit.text))
 
-    def _terms_found(self, question: str, hit: Hit, dense: float) -> bool:
+    def _terms_found(self, question: str, hit: Hit, dense: float, reworded: tuple[tuple[str, str], ...] = ()) -> bool:
         """Whether the top passage (with its section path) holds most of the question's terms, weighted by rarity, but
         its councils' and its asking words: every one of three or more ("What did Suffolk bring back in-house?"), or
         TERMS_FOUND_SHARE of them with a similarity of at least MIN_DENSE_WITH_TERMS ("is it hard to set up a direct
-        payment"): the model's similarity is low for short everyday questions against long passages."""
+        payment"): the model's similarity is low for short everyday questions against long passages. The reports'
+        words the search adds for everyday ones are another way to find them, not more terms to find: "keep track"
+        is found where the passage holds "keep", "track", "monitor" or "tool"."""
         councils = {t for c in hit.passage.councils for t in tokenize(c)}
-        terms = {t for t in tokenize(question) if t.isalpha() and t not in _ASKING_WORDS} - councils
-        held = terms & set(tokenize(f"{hit.text} {' '.join(hit.passage.section)}"))
+        said = [(set(tokenize(everyday)), set(tokenize(theirs))) for everyday, theirs in reworded]
+        added = {t for everyday, theirs in said for t in theirs - everyday}
+        terms = {t for t in tokenize(question) if t.isalpha() and t not in _ASKING_WORDS} - councils - added
+        found = set(tokenize(f"{hit.text} {' '.join(hit.passage.section)}"))
+        held = (terms & found) | {t for everyday, theirs in said if theirs & found for t in everyday & terms}
         if len(terms) >= 3 and held == terms:
             return True
         weight = lambda ts: sum(self.idf.get(t, self.default_idf) for t in ts)

@@ -279,9 +279,10 @@ def report_words(text: str) -> list[str]:
     return list(dict.fromkeys(words for _, _, words in _worded(text)))
 
 
-def worded_spans(text: str) -> list[tuple[int, int]]:
-    """Where the text says something the reports say in their own words (REPORT_WORDING): "back on your feet"."""
-    return [(start, end) for start, end, _ in _worded(text)]
+def worded(text: str) -> list[tuple[int, int, str]]:
+    """Where the text says something the reports say in their own words (REPORT_WORDING), and those words:
+    (start, end, "the reports' words") for "back on your feet"."""
+    return list(_worded(text))
 
 
 @lru_cache(maxsize=4096)

@@ -305,6 +305,9 @@ class Query:
     across_findings: bool = False  # "Which councils had no waiting lists?": what each report says on it, not their records
     judged: bool = False  # asks why a council got its rating or a statement's score ("Why was Blackpool rated inadequate?")
     extreme: bool = False  # asks for the largest figure ("the longest wait", "the maximum"): answered by "up to 226 days"
+    # what it says in everyday words and the reports' words for them, which the search adds (cqc.REPORT_WORDING):
+    # (("keep track", "monitor tool"), ...)
+    reworded: tuple[tuple[str, str], ...] = ()
 
     @property
     def searched_for(self) -> str | None:
@@ -322,6 +325,7 @@ class Query:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name in ("councils", "named", "uncovered", "topic", "mentioned"):
             fields[name] = tuple(fields.get(name) or ())
+        fields["reworded"] = tuple(tuple(pair) for pair in fields.get("reworded") or ())
         if fields.get("previous_answer"):
             fields["previous_answer"] = tuple(fields["previous_answer"])
         return cls(**fields)
@@ -643,6 +647,7 @@ class Understander:
         have = set(tokenize(search))
         search += "".join(f" {w}" for words in cqc.report_words(corrected) for w in words.split()
                           if not set(tokenize(w)) <= have)
+        reworded = tuple(dict.fromkeys((corrected[start:end], words) for start, end, words in cqc.worded(corrected)))
         if follow_up and (_JUDGING.match(lower) or national) and not named and not across:
             # "is that low?" (not "is that worse than Blackpool?"): the reports judge a figure against England's
             search += f" {cqc.BENCHMARK_WORDS}"
@@ -695,7 +700,8 @@ class Understander:
                      judged=judged or judged_before, across_findings=across_findings,
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
-                     extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)))
+                     extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)),
+                     reworded=reworded)
 
     def _another_body(self, text: str) -> str | None:
         """The name before the rating or score asked for, if the reports never use it ("Blackpool's Ofsted rating"):

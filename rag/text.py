@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-TOKENIZER_VERSION = 3  # stored in the index manifest: a change means the BM25 data must be rebuilt
+TOKENIZER_VERSION = 4  # stored in the index manifest: a change means the BM25 data must be rebuilt
 
 # Numbers written as words, as the reports and questions write them ("four weeks", "six scored 2").
 NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
@@ -45,6 +45,7 @@ should so some such than that the their theirs them themselves then there these 
 through to too under until up very was we were what when where which while who whom why will with
 would you your yours yourself yourselves s t don didn doesn isn wasn weren won wouldn also get got
 many much say said says
+im ive youre theyre weve dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt cant couldnt wouldnt shouldnt
 """.split())
 
 _stemmer = snowballstemmer.stemmer("english")

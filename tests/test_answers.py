@@ -7,6 +7,7 @@ from rag.answer import MAX_ANSWER_CHARS
 from rag.app import create_app
 from rag.conversation import ConversationStore
 from rag.evaluate import answer_hit, evaluate, load_questions
+from rag.text import tokenize
 from tests.conftest import QUESTIONS, PROJECT_ROOT
 
 UNANSWERABLE = PROJECT_ROOT / "eval" / "unanswerable.jsonl"
@@ -873,8 +874,33 @@ def test_which_one_after_a_comparison_compares_the_same_councils(service):
 
 
 def test_a_word_inside_a_phrase_the_reports_say_otherwise_is_no_unknown_topic(service):
-    """"feet" is nowhere in the reports; "back on your feet" is what they call reablement (rag.cqc.worded_spans)."""
+    """"feet" is nowhere in the reports; "back on your feet" is what they call reablement (rag.cqc.worded)."""
     picker = service.loaded.answers
     assert picker.unknown_terms("Is the help to get you back on your feet after an illness any good?") == ["illness"]
     assert "feet" in picker.unknown_terms("Does Blackpool look after people's feet?")
     assert picker.unknown_terms("Was somebody in Blackpool wrongly told their care would be free?") == []
+
+
+@pytest.mark.parametrize("question, quoted", [
+    # "keep track" is the reports' "monitor"/"tool": those words are another way to find it, not more to find
+    ("is there a tool to keep track of people waiting", "waiting tool"),
+    # "how fast" asks for a length of time, as "how quickly" does: no term the passage must hold
+    ("once assessed how fast do you get the equipment", "2- 5 days"),
+])
+def test_a_question_in_everyday_words_is_answered_where_its_passage_holds_the_reports_words(service, question, quoted):
+    reply = service.ask(question)
+    assert reply["found"] and quoted in reply["answer"], reply.get("message")
+
+
+def test_the_reports_words_a_search_adds_count_as_found_for_the_everyday_words_they_stand_for(service):
+    loaded = service.loaded
+    picker, hit = loaded.answers, loaded.retriever.search(loaded.understander.understand("waiting tool draft form"), 1)[0]
+    assert "tool" in hit.text and "keep" not in hit.text and "monitor" not in hit.text
+    search = "is there a tool to keep track of people waiting monitor"
+    reworded = (("keep track", "monitor tool"),)
+    assert picker._terms_found(search, hit, 0.35, reworded)
+    assert not picker._terms_found(search, hit, 0.35)  # "keep", "track" and "monitor" are then three terms it lacks
+
+
+def test_contractions_written_without_their_apostrophe_are_stop_words():
+    assert tokenize("I'm autistic and I can't use the phone, I dont like it") == tokenize("autistic use phone like")
