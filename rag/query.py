@@ -70,7 +70,7 @@ _KIND_PATTERNS = [
     ("improve", r"\b(need|needs|needed) to (improve|do better|change|work on)\b|\bareas? for (improvement|development)\b"
                 r"|\bwhat (problems|weaknesses|concerns|shortfalls|failings)\b|\bproblems did\b|\bweakness"
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
-                r"|\b(key|main) areas\b|\bfall short\b|\b(problems?|issues|concerns|difficulties) (with|in)\b"
+                r"|\b(key|main) areas\b|\bfall short\b|\b(?<!health )(?<!memory )(?<!mobility )(?<!hearing )(?<!learning )(problems?|issues|concerns|difficulties) (with|in)\b"
                 r"|\b(anything|something) (bad|negative|wrong)\b|\bwhat'?s? (is |was )?wrong\b|\b(is|was|are|were|goes|went) wrong with\b"),
     ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"

@@ -54,6 +54,9 @@ def understand(service):
     ("Is Blackpool any good?", "overview"),
     ("Were there any positive findings for Lancashire?", "strengths"),
     ("How many councils did the CQC look at in its pilot?", "list"),
+    # a condition named ("mental health problems in Blackpool") is no question about the council's problems
+    ("What happens when someone with mental health problems in Blackpool turns 65?", "factual"),
+    ("Are there problems with Blackpool's mental health teams?", "improve"),
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
