@@ -117,6 +117,8 @@ _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click
                          r"sign up|subscribe|follow us|share this)\b", re.I)
 # A sentence that leans on the one before it: a reference back as its first word ("Its actual spend for that year
 # was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
+# A sentence giving a cause ("due to a lack of personal assistants")
+_CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(ed|s)? (in|from)|caused|reasons?|led to|meant)\b", re.I)
 _LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?:\w+\W+){1,5}?(this|these|those|such|that year)\b)",
                          re.I)
 _NAME_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
@@ -621,6 +623,19 @@ class AnswerPicker:
             end = sentences[last + 1][1]
         return start, end
 
+    def _with_cause(self, hits: list[Hit], i: int, start: int, end: int) -> tuple[int, int]:
+        """A "why" answered by a sentence stating what is asked about ("23% of people stopped using direct
+        payments") takes in the sentence after it, which explains it more often than not, unless it gives a cause
+        itself or the two would not fit."""
+        passage = hits[i].passage
+        text = self.index.documents[passage.doc_id].text
+        if _CAUSE.search(text, start, end):
+            return start, end
+        after = sorted((s, e) for s, e, pair in candidate_spans(text, passage.start, passage.end) if not pair and s >= end)
+        if after and after[0][1] - start <= MAX_ANSWER_CHARS:
+            return start, after[0][1]
+        return start, end
+
     def finish(self, hits: list[Hit], span: tuple[int, int, int, bool], context: bool = False) -> tuple[str, int, int]:
         """(document id, start, end) of the answer a span gives: a short one with its heading and next line, an
         introduction with its list, with `context` a sentence with those it leans on or that lean on it, a very
@@ -655,6 +670,8 @@ class AnswerPicker:
                 break
             i = spans[best][0]
             doc_id, s, e = self.finish(hits, spans[best], context=polarity is None)
+            if wants == "reason":
+                s, e = self._with_cause(hits, spans[best][0], s, e)
             if any(a.doc_id == doc_id and a.start < e and s < a.end for a in out) or (
                     per_passage is not None and sum(a.citation == i for a in out) >= per_passage):
                 continue

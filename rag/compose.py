@@ -227,11 +227,16 @@ class Composer:
         rows = []
         statement = query.statement
         if statement:  # "is that worse than the others?" after a statement's score: that statement first
-            scored = [(rec, rec.statements[statement]) for rec in recs if statement in rec.statements]
-            out.lines.extend(f"{rec.name}: {statement} scored {f.value} of 4 ({cqc.SCORE_MEANINGS[f.value]})."
-                             for rec, f in scored)
+            scored = [(rec, f) for rec in recs if (f := rec.score_for(statement))]
+            out.lines.extend(f"{rec.name}: {statement} {_scored(f)}." for rec, f in scored)
+            ahead = sorted(scored, key=lambda rf: rf[1].value, reverse=True)
+            if len(ahead) >= 2 and ahead[0][1].value != ahead[1][1].value:  # who comes out ahead on that statement
+                low = query.order == "low"  # "which is worse?", "is that worse than the others?": the one behind
+                rec, f = ahead[-1] if low else ahead[0]
+                out.lines.insert(0, f"{rec.name} comes out {'behind' if low else 'ahead'} on {statement}: {f.value} of 4 "
+                                    "against " + ", ".join(f"{short_name(r.name)}'s {g.value}" for r, g in scored if r is not rec) + ".")
             out.records.extend(f for _, f in scored)
-            missing = [short_name(rec.name) for rec in recs if statement not in rec.statements]
+            missing = [short_name(rec.name) for rec in recs if not rec.score_for(statement)]
             if missing:
                 out.lines.append(f"The reports here give no {statement} score for {', '.join(missing)}.")
             out.lines.append("Overall:")
@@ -242,7 +247,7 @@ class Composer:
             cells = [self._cell(rec.rating.value if rec.rating else "not stated", rec.rating),
                      self._cell(rec.scores_phrase() or "not stated", (rec.score_facts() or [None])[0])]
             if statement:
-                fact = rec.statements.get(statement)
+                fact = rec.score_for(statement)
                 cells.insert(0, self._cell(f"{fact.value} of 4" if fact else "not stated", fact))
             if topical:
                 quotes = self._quotes(query, hits_by_council.get(rec.name, []), (rec.name,), QUOTES_PER_COUNCIL)
@@ -273,6 +278,8 @@ class Composer:
             return self._rank_statements(query, self.facts.get(query.councils[0]))
         if query.statement:
             return self._rank_by_statement(query)
+        if query.score_value:
+            return self._rank_by_count(query)
         recs = [r for r in self.all_records(query) if r.standing() is not None]
         if not recs:
             return None
@@ -328,17 +335,36 @@ class Composer:
                                                                 self._cell(f"{f.value} of 4", f)]} for f in chosen]}
         return out
 
+    def _rank_by_count(self, query: Query) -> Composed | None:
+        """Councils by how many of their nine statements got a score ("which council had the most scores of 1?",
+        "... the fewest 3s"), from the records that count them."""
+        value, fewest = str(query.score_value), query.order == "low"
+        counted = [(r, r.counts().get(value, 0)) for r in self.all_records(query) if r.counts()]
+        if not counted:
+            return None
+        counted.sort(key=lambda rc: rc[1], reverse=not fewest)
+        edge = counted[0][1]
+        top = [r for r, n in counted if n == edge]
+        word = "fewest" if fewest else "most"
+        out = Composed([f"{' and '.join(r.name for r in top)} had the {word} quality statements scored {value}: "
+                        f"{edge} of 9."], records=[f for r in top for f in r.score_facts()])
+        out.lines.extend(f"{n}. {r.name}: {r.scores_phrase()}." for n, (r, _) in enumerate(counted, 1))
+        unknown = [r.name for r in self.all_records(query) if not r.counts()]
+        if unknown:
+            out.lines.append("The reports here give no scores for: " + ", ".join(unknown) + ".")
+        out.about = tuple(r.name for r in top)
+        return out
+
     def _rank_by_statement(self, query: Query) -> Composed | None:
         recs = self.all_records(query)
-        scored = [(r, r.statements[query.statement]) for r in recs if query.statement in r.statements]
+        scored = [(r, f) for r in recs if (f := r.score_for(query.statement))]
         if not scored:
             return None
         scored.sort(key=lambda rf: rf[1].value, reverse=query.order != "low")
         rec, fact = scored[0]
-        out = Composed([f"{rec.name}: {query.statement} scored {fact.value} of 4 ({cqc.SCORE_MEANINGS[fact.value]})."],
-                       records=[f for _, f in scored])
-        out.lines.extend(f"{r.name}: {f.value} of 4." for r, f in scored[1:])
-        missing = [r.name for r in recs if query.statement not in r.statements]
+        out = Composed([f"{rec.name}: {query.statement} {_scored(fact)}."], records=[f for _, f in scored])
+        out.lines.extend(f"{r.name}: {f.value} of 4" + (" (all nine scored so)." if f.of_all else ".") for r, f in scored[1:])
+        missing = [r.name for r in recs if not r.score_for(query.statement)]
         if missing:
             out.lines.append(f"The reports here give no {query.statement} score for: " + ", ".join(missing) + ".")
         return out
@@ -360,6 +386,8 @@ class Composer:
             return Composed([line], records=rec.score_facts() + ([rec.rating] if rec.rating else [])) \
                 if rec.score_facts() else None
         recs = self.all_records(query)
+        if query.score_value and (query.statement or query.all_scored):
+            return self._list_by_score(query, recs)
         if query.rating:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]
             out = Composed([f"Rated {query.rating}: " + (", ".join(r.name for r in chosen) or "none") + "."],
@@ -383,6 +411,34 @@ class Composer:
             line, facts = self._rating_line(rec)
             out.lines.append("- " + line)
             out.records.extend(facts)
+        return out
+
+    def _list_by_score(self, query: Query, recs: list[CouncilRecord]) -> Composed:
+        """The councils that got a score for a statement ("Which councils scored 1 for safeguarding?"), or for all
+        nine ("what councils got all 3s"), from their records; those whose records do not say, named as such."""
+        value, statement = query.score_value, query.statement
+        if statement:
+            scored = [(r, f) for r in recs if (f := r.score_for(statement))]
+            chosen = [(r, f) for r, f in scored if f.value == value]
+            out = Composed([f"Scored {value} for {statement}: " + (", ".join(r.name for r, _ in chosen) or "none") + "."],
+                           records=[f for _, f in chosen])
+            others = [f"{short_name(r.name)} ({f.value})" for r, f in scored if f.value != value]
+            if others:
+                out.lines.append(f"Other {statement} scores: " + ", ".join(others) + ".")
+                out.records.extend(f for r, f in scored if f.value != value)
+            unknown = [r.name for r in recs if not r.score_for(statement)]
+        else:
+            counted = [(r, r.counts()) for r in recs if r.counts()]
+            chosen = [(r, c) for r, c in counted if c == {str(value): len(cqc.QUALITY_STATEMENTS)}]
+            out = Composed([f"All nine quality statements scored {value}: " + (", ".join(r.name for r, _ in chosen)
+                                                                                 or "none") + "."],
+                           records=[f for r, _ in chosen for f in r.score_facts()])
+            unknown = [r.name for r in recs if not r.counts()]
+            for rec, _ in counted:
+                if (rec, _) not in chosen:
+                    out.lines.append(f"- {rec.name}: {rec.scores_phrase()}.")
+        if unknown:
+            out.lines.append("The reports here give no such score for: " + ", ".join(unknown) + ".")
         return out
 
     def meaning(self, query: Query) -> Composed | None:
@@ -425,6 +481,12 @@ class Composer:
 # Words that name the scores themselves, not what a score is for.
 _SCORE_WORDS = frozenset(tokenize("score scores scored quality statement statements theme themes rating ratings cqc "
                                   "overall its their nine all each every"))
+
+
+def _scored(fact: Fact) -> str:
+    """"scored 3 of 4 (Good: ...)", saying so where the score is read from all nine statements scoring it."""
+    return f"scored {fact.value} of 4 ({cqc.SCORE_MEANINGS[fact.value]})" + (
+        f", as all nine quality statements scored {fact.value}" if fact.of_all else "")
 
 
 def _on_topic(query: Query, text: str) -> bool:

@@ -26,6 +26,9 @@ _SCORE_LINE = re.compile(r"^\s*(?:#{1,6}\s*)?Score\s*:\s*([1-4])\b", re.I | re.M
 _COUNTS = re.compile(r"\(((?:(?:one|two|three|four|five|six|seven|eight|nine)\s+[1-4]s?(?:,\s*|\s+and\s+)?)+)\)", re.I)
 _COUNT_PART = re.compile(r"(one|two|three|four|five|six|seven|eight|nine)\s+([1-4])", re.I)
 _ACROSS_THE_BOARD = re.compile(r"\b([1-4])s across the board\b", re.I)
+# "rated ... as “requires improvement” across all nine areas": each of the nine statements given that rating's score
+_ACROSS_ALL = re.compile(r"\b(inadequate|requires improvement|good|outstanding)\W{0,3} (?:in |across )all (?:nine|9) "
+                         r"(?:areas|quality statements|categories)\b", re.I)
 # "None of the categories ... had a score above two": an article's bound on a council's nine scores.
 _SCORE_ABOVE = re.compile(r"\b(?:none|no one|not one)\b[^.]{0,120}?\bscore (?:above|higher than|of more than) "
                           r"(one|two|three|[1-3])\b", re.I)
@@ -47,6 +50,7 @@ class Fact:
     indicative: bool = False
     explicitness: int = 0  # for a rating read from an article: 3 = the sentence names this council alone
     in_theme: bool = False  # a score quoted from the statement's own section (with its meaning), not the summary
+    of_all: bool = False  # a statement's score read from a source giving all nine statements that score
 
     def json(self, index: Index) -> dict:
         out = {"kind": self.kind, "value": self.value, "council": self.council}
@@ -66,12 +70,16 @@ class Fact:
 
     def summary(self) -> str:
         """The record in a plain sentence (ours, not a quote: the page shows it apart from the quote)."""
+        if self.kind == "score" and self.of_all:
+            return (f"{self.council}, {self.statement}: score {self.value} of 4 ({cqc.SCORE_MEANINGS[self.value]}), as "
+                    f"all nine quality statements scored {self.value}" + (" (indicative, from the pilot)." if self.indicative else "."))
         if self.kind == "score":
             return f"{self.council}, {self.statement}: score {self.value} of 4 ({cqc.SCORE_MEANINGS[self.value]})."
         if self.kind == "rating":
             return f"{self.council}: rated {self.value}" + (" (indicative, from the pilot)." if self.indicative else ".")
         if self.kind == "score_counts":
-            return f"{self.council}, the nine quality statements: {counts_phrase(self.value)} (indicative, from the pilot)."
+            return f"{self.council}, the nine quality statements: {counts_phrase(self.value)}" + (
+                " (indicative, from the pilot)." if self.indicative else ".")
         if self.kind == "score_max":
             return f"{self.council}: no quality statement scored above {self.value} of 4."
         score = next(n for n, meaning in cqc.SCORE_MEANINGS.items() if meaning == self.value)
@@ -105,6 +113,18 @@ class CouncilRecord:
         counts = self.counts()
         mean = sum(int(s) * n for s, n in counts.items()) / sum(counts.values()) if counts else 0.0
         return (len(cqc.RATINGS) - cqc.RATINGS.index(self.rating.value), mean)
+
+    def score_for(self, statement: str) -> Fact | None:
+        """Its score for a quality statement: the report's, or, where a source gives all nine the same score ("3s
+        across the board"), that score, quoting that source."""
+        if statement in self.statements:
+            return self.statements[statement]
+        counts = self.score_counts.value if self.score_counts else {}
+        if len(counts) == 1 and sum(counts.values()) == len(cqc.QUALITY_STATEMENTS):
+            c = self.score_counts
+            return Fact(self.name, "score", int(next(iter(counts))), c.doc_id, c.start, c.end, c.passage,
+                        statement=statement, indicative=c.indicative, of_all=True)
+        return None
 
     def score_facts(self) -> list[Fact]:
         """The facts behind its scores: the nine statements, or the counts, or the bound."""
@@ -212,7 +232,7 @@ class Facts:
                 if not named:
                     continue
                 self._rating_from(sentence, named, doc_id, s, e, p, indicative)
-                self._counts_from(sentence, doc_id, s, e, p, doc.councils)
+                self._counts_from(sentence, doc_id, s, e, p, doc.councils, indicative)
 
     def _rating_from(self, sentence, named, doc_id, s, e, p, indicative) -> None:
         cues = [m.start() for m in _RATING_CUE.finditer(sentence)]
@@ -231,12 +251,12 @@ class Facts:
             elif fact.explicitness > same_doc[0].explicitness:
                 rec.ratings_stated[rec.ratings_stated.index(same_doc[0])] = fact
 
-    def _counts_from(self, sentence, doc_id, s, e, p, doc_councils) -> None:
+    def _counts_from(self, sentence, doc_id, s, e, p, doc_councils, indicative) -> None:
         for m in _COUNTS.finditer(sentence):
             before = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
             if before:
                 counts = {str(int(score)): NUMBER_WORDS[n.lower()] for n, score in _COUNT_PART.findall(m.group(1))}
-                self._set_counts(before[-1], counts, doc_id, s, e, p)
+                self._set_counts(before[-1], counts, doc_id, s, e, p, indicative)
         if (m := _SCORE_ABOVE.search(sentence)) and len(doc_councils) == 1:
             rec = self.record(doc_councils[0])
             if rec.score_max is None:
@@ -245,12 +265,18 @@ class Facts:
         if m := _ACROSS_THE_BOARD.search(sentence):
             named = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils]
             if named:
-                self._set_counts(named[-1], {m.group(1): len(cqc.QUALITY_STATEMENTS)}, doc_id, s, e, p)
+                self._set_counts(named[-1], {m.group(1): len(cqc.QUALITY_STATEMENTS)}, doc_id, s, e, p, indicative)
+        if m := _ACROSS_ALL.search(sentence):
+            named = [c for c in self.matcher.find(sentence[:m.start()]) if c in doc_councils] \
+                or (list(doc_councils) if len(doc_councils) == 1 else [])
+            if named:
+                score = cqc.RATING_SCORES[m.group(1).capitalize()]
+                self._set_counts(named[-1], {str(score): len(cqc.QUALITY_STATEMENTS)}, doc_id, s, e, p, indicative)
 
-    def _set_counts(self, council, counts, doc_id, s, e, p) -> None:
+    def _set_counts(self, council, counts, doc_id, s, e, p, indicative) -> None:
         rec = self.record(council)
         if rec.score_counts is None:
-            rec.score_counts = Fact(council, "score_counts", counts, doc_id, s, e, p)
+            rec.score_counts = Fact(council, "score_counts", counts, doc_id, s, e, p, indicative=indicative)
 
     def _read_meanings(self) -> dict[int, Fact]:
         """Where a report spells out a score: "1 - Inadequate: Evidence shows significant shortfalls"."""
@@ -297,9 +323,9 @@ class Facts:
         if rec is None or (query.kind == "list" and rec.statements):  # its nine scores are listed (compose.py)
             return None
         if query.statement:
-            return rec.statements.get(query.statement)
-        if query.wants == "score":
-            return rec.score_counts or rec.score_max
+            return rec.score_for(query.statement)
+        if query.wants == "score":  # a bound an article states before counts read from its words ("across all nine")
+            return rec.score_max or rec.score_counts
         return rec.rating
 
     def table(self) -> list[dict]:

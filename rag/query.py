@@ -188,7 +188,7 @@ _HIGH = re.compile(r"\bleast bad(ly)?\b|\b(best|highest|top|most highly|stronges
 _FAULT = re.compile(r"\b(low|bad|badly|poor|poorly|worse|worst|weak)\b")
 _PRAISE = re.compile(r"\b(good|well|high|outstanding|better)\b")
 _WORSE = re.compile(r"\b(worse|weaker|poorer|behind)\b")  # comparing two: asks which comes out behind
-_LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest)\b")
+_LOW = re.compile(r"\b(worst|lowest|bottom|poorest|least|weakest|fewest)\b")
 _RATING = re.compile(r"\b(" + "|".join(r.lower() for r in cqc.RATINGS) + r")\b")
 # What a "why" question asks the reason for, when it asks why a council was judged as it was: a rating or a score.
 _SCORE_WORDS = r"rat(ed|ing|ings)|scor(e|ed|es|ing)|graded"
@@ -208,7 +208,8 @@ _RECORD_WORDS = frozenset(t for w in (
     "best worst highest lowest top bottom most least good bad badly well poorly better worse performed perform performance "
     "scored score scores scoring rated rating ratings grade grades overall quality statement statements individual area "
     "areas part parts theme themes assessment assessments council councils authority authorities possible every all "
-    "first last rank ranked ranking order strongest weakest strong weak came come out did do does").split()
+    "first last rank ranked ranking order strongest weakest strong weak came come out did do does fewest fewer "
+    "number").split()
     for t in tokenize(w))
 # Asking what someone said or how they responded: a question of its own, whatever the one before wanted.
 _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say|said|think|thought|respond|responded|react|"
@@ -236,7 +237,10 @@ _COVERAGE = re.compile(r"\b(cover\w*|included|includ\w+|in (the|this|these|your)
                        r"assessed|inspected|took part|part of|do you (have|know|hold)|information|info|reports? (on|about|for))\b")
 _PILOT = re.compile(r"\bpilot")
 _SCORE_VALUE = re.compile(r"\b(?:score|scores|scored|rating) of ([1-4])\b|\bwhat (?:does|do|is) (?:a )?([1-4])s?\b"
-                          r"|\bscores? ([1-4]) (?:mean|means|and)\b")
+                          r"|\bscores? ([1-4]) (?:mean|means|and)\b|\bscored (?:a )?([1-4])\b|\b([1-4])s\b")
+# A score every one of the nine statements got ("all 3s", "3s across the board")
+_ALL_SCORED = re.compile(r"\b(all|every|only|nothing but) ([1-4])s\b|\b([1-4])s across the board\b"
+                         r"|\bscored (a )?([1-4]) (in|for|on|across) (all|every)\b")
 
 
 def _off_record(topic: tuple[str, ...]) -> bool:
@@ -308,6 +312,7 @@ class Query:
     # what it says in everyday words and the reports' words for them, which the search adds (cqc.REPORT_WORDING):
     # (("keep track", "monitor tool"), ...)
     reworded: tuple[tuple[str, str], ...] = ()
+    all_scored: bool = False  # asks for a score all nine statements got ("what councils got all 3s"): see score_value
 
     @property
     def searched_for(self) -> str | None:
@@ -673,6 +678,9 @@ class Understander:
             topic = tuple(dict.fromkeys((*topic, *previous.topic)))
         if kind == "factual" and across and not named and _WHICH_COUNCIL.match(lower):
             kind = "list"  # "Which council had no waiting lists?"
+        all_scored = bool(_ALL_SCORED.search(lower))
+        if kind in ("factual", "list") and across and not named and value and (statement or all_scored):
+            kind, wants = "list", "score"  # "Which councils scored 1 for safeguarding?", "what councils got all 3s"
         if kind == "rank" and across and not named and _off_record(topic) and not (statement and sure):
             kind = "list"  # "Which council has the most people waiting?": not ranked by rating, but by what the reports say
         # a list of councils by what the reports say of them on a topic, not by their records ("Which councils were
@@ -701,6 +709,7 @@ class Understander:
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)),
+                     all_scored=all_scored,
                      reworded=reworded)
 
     def _another_body(self, text: str) -> str | None:

@@ -97,3 +97,27 @@ def test_an_article_bound_on_the_scores_is_a_record(facts):
     bound = facts.councils["lancashire"].score_max
     assert bound.value == 2
     assert "score above two" in facts.index.documents[bound.doc_id].text[bound.start:bound.end]
+
+
+def test_a_rating_across_all_nine_areas_is_each_statements_score(facts):
+    """"rated ... “requires improvement” across all nine areas": nine scores of 2, quoting that sentence."""
+    counts = facts.councils["lancashire"].score_counts
+    assert counts.value == {"2": 9} and not counts.indicative
+    assert "across all nine areas" in facts.index.documents[counts.doc_id].text[counts.start:counts.end]
+    assert counts.summary() == "Lancashire County Council, the nine quality statements: 9 scored 2."
+
+
+@pytest.mark.parametrize("slug, statement, value", [
+    ("lincolnshire", "Safeguarding", 3),  # "gaining 3s across the board"
+    ("lancashire", "Assessing needs", 2),  # "requires improvement across all nine areas"
+    ("blackpool", "Safeguarding", 1),  # its own report's score
+])
+def test_a_statements_score_is_read_where_all_nine_got_the_same(facts, slug, statement, value):
+    fact = facts.councils[slug].score_for(statement)
+    assert fact.value == value and fact.statement == statement
+    assert fact.of_all == (slug != "blackpool")
+    assert fact.passage.start <= fact.start < fact.end <= fact.passage.end
+
+
+def test_no_statement_score_is_read_from_mixed_counts(facts):
+    assert facts.councils["birmingham"].score_for("Safeguarding") is None  # six 3s and three 2s: which is which?
