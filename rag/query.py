@@ -48,6 +48,7 @@ _KIND_PATTERNS = [
              r"|\b(best|worst|weakest|strongest) (areas?|quality statements?|statements?|themes?|parts?)\b"
              r"|^\W*rank\b|\brank (the|all|them|these|every)\b|\bhow (do|does|did) .* rank\b"
              r"|\bleast badly\b|\bwhich (pilot )?councils? (had|got|has|gets|was|were) the\b"
+             r"|\bwhich (one|authority) (had|got|has|gets|was|is|did) the (best|worst|lowest|highest|strongest|weakest)\b"
              r"|\bwhich (pilot )?(council|authority|one)s? (is|was|are|were) (the )?(best|worst|top|bottom|highest|lowest)\b"
              r"|\bthe (best|worst)( rated)? (pilot )?council\b|\brated (the )?(best|worst|lowest|highest)\b"),
     ("list", r"\bwhich (\w+ )?councils\b|^\W*list\b|\blist (the|all|of|every)\b|\bin which areas\b|\bwhich (areas|quality statements|statements)\b"
@@ -143,12 +144,18 @@ _NATIONAL = re.compile(r"\b(compare[ds]?|comparison|stack up|against|than|with|t
 _YES_NO = re.compile(r"^\W*(has|have|had|is|are|was|were|did|does|do|can|could|will|would|should)\b")
 # Asking about a council and nothing else ("Tell me about Lincolnshire", "Info on Suffolk"; the council names taken
 # out): an overview. A bare name ("Blackpool?") too, when it opens a conversation.
-_ABOUT = re.compile(r"^\W*((can you |could you |please )?(give|show) me |i('d| would) like |i want )?(please )?"
-                    r"(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|"
-                    r"(an? )?(overview|summary|rundown|run down|round-up|roundup) (of|for|on)|summari[sz]e|sum up|"
-                    r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))"
-                    r"(\W*(its|their|the)?\W*(pilot |cqc |latest |new )?(assessment|report|rating|inspection|results?|verdict)s?)?\W*$")
-_BARE = re.compile(r"^\W*$")
+# What may follow a council's name asking about it as a whole: "Suffolk adult social care assessment", "birmingham cqc"
+_ITS_ASSESSMENT = (r"(\W*(its|their|the)?\W*(pilot |cqc |latest |new )?((adult )?social care\b|asc\b)?\W*"
+                   r"(assessment|report|rating|inspection|results?|verdict|provision|services?)?s?)?(\W*(by )?(the )?cqc)?\W*$")
+_ABOUT_START = (r"^\W*((can you |could you |please )?(give|show) me |i('d| would) like |i want )?(please )?"
+                r"(tell me (more )?about|info(rmation)? (on|about)|details (on|of|about)|"
+                r"(an? )?(overview|summary|rundown|run down|round-up|roundup) (of|for|on)|summari[sz]e|sum up|"
+                r"what do you (have|know) (on|about)|(the )?(cqc )?(report|assessment|verdict) (on|for|of))")
+_ABOUT = re.compile(_ABOUT_START + _ITS_ASSESSMENT)
+# ... and, naming no council, the pilot as a whole ("Tell me about the CQC pilot assessments of the five councils")
+_ABOUT_PILOT = re.compile(_ABOUT_START + r"\W*(the )?(cqc'?s? )?pilots?( (assessments?|councils?|results?|ratings?))?"
+                          r"( (of|for) the (five|5) (councils|authorities|local authorities))?\W*$")
+_BARE = re.compile(r"^\W*" + _ITS_ASSESSMENT)
 # Asking whether a council did well at something: with a quality statement, the answer is its score.
 _EVALUATIVE = re.compile(r"\b(do|did|does|doing|done) (well|badly)\b|\bhow (good|well|bad)\b|\bwell run\b"
                          r"|\bhow did \w+( \w+)? (do|score|get on|perform)\b|\bhow (is|was) \w+( \w+)? (at|on)\b"
@@ -209,7 +216,7 @@ _RECORD_WORDS = frozenset(t for w in (
     "scored score scores scoring rated rating ratings grade grades overall quality statement statements individual area "
     "areas part parts theme themes assessment assessments council councils authority authorities possible every all "
     "first last rank ranked ranking order strongest weakest strong weak came come out did do does fewest fewer "
-    "number").split()
+    "number adult social care according").split()
     for t in tokenize(w))
 # Asking what someone said or how they responded: a question of its own, whatever the one before wanted.
 _ASKS_WORDS = re.compile(r"\b(what|how) (did|does|do|has|have|will) [^?.]*\b(say|said|think|thought|respond|responded|react|"
@@ -537,6 +544,9 @@ class Understander:
         rest = re.sub(r"\b(and|or)\b|[,&]", " ", self.matcher.strip(lower)) if named else lower  # beside the names
         if kind == "factual" and named and wants is None and (_ABOUT.match(rest) or (previous is None and _BARE.match(rest))):
             kind = "overview"  # "Tell me about Lincolnshire"
+        about_pilot = kind in ("factual", "overview") and not named and bool(_ABOUT_PILOT.match(lower))
+        if about_pilot:
+            kind = "list"  # the pilot councils, each with its rating and scores
         if kind == "factual" and len(named) >= 2 and re.search(r"\bwhich\b|\bor\b", lower):
             kind = "compare"  # "Which had shorter waiting lists, Lincolnshire or Suffolk?"
         across = bool(_ACROSS.search(lower)) and len(named) != 1
@@ -685,7 +695,7 @@ class Understander:
             kind = "list"  # "Which council has the most people waiting?": not ranked by rating, but by what the reports say
         # a list of councils by what the reports say of them on a topic, not by their records ("Which councils were
         # rated good?") or by which the reports cover ("Which councils are in the pilot?")
-        across_findings = kind == "list" and across and not named and wants not in ("rating", "score") \
+        across_findings = kind == "list" and across and not named and wants not in ("rating", "score") and not about_pilot \
             and not _RATING.search(lower) and not _COVERAGE.search(lower) and bool(topic)
         pilot = bool(_PILOT.search(lower)) or ((ranked_over or reranked) and previous.pilot)
         if _HOW_MANY_COUNCILS.search(lower) and (rating or wants == "rating" or pilot or _COVERAGE.search(lower)) \

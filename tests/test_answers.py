@@ -923,3 +923,10 @@ def test_councils_are_listed_and_ranked_by_the_scores_their_records_give(service
     reply = service.ask(question)
     assert reply["found"] and reply["answer"].splitlines()[0] == first_line, reply["answer"][:300]
     assert reply["records"]  # every line is read from a record that links to its passage
+
+
+def test_a_why_answer_takes_in_the_sentence_that_explains_what_it_states(service):
+    reply = service.ask("Why did Blackpool's published data show no safeguarding concerns about discriminatory abuse?")
+    assert reply["found"] and "had not had a reported safeguarding concern" in reply["answer"]
+    assert "lower than 5 concerns were reported" in reply["answer"]  # the next sentence: the reason
+    assert len(reply["answer"]) <= MAX_ANSWER_CHARS

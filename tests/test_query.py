@@ -57,6 +57,14 @@ def understand(service):
     # a condition named ("mental health problems in Blackpool") is no question about the council's problems
     ("What happens when someone with mental health problems in Blackpool turns 65?", "factual"),
     ("Are there problems with Blackpool's mental health teams?", "improve"),
+    # a council named with words for its assessment as a whole: an overview
+    ("give me an overview of Suffolk adult social care assessment", "overview"),
+    ("birmingham cqc", "overview"),
+    ("Blackpool adult social care", "overview"),
+    ("Out of all the councils in here, which one has the worst adult social care according to the CQC?", "rank"),
+    ("Tell me about the CQC pilot assessments of the five councils", "list"),  # the pilot councils' records
+    ("give me a summary of the pilot", "list"),
+    ("tell me about the pilot's findings on waiting lists", "factual"),  # a topic of its own
 ])
 def test_kinds(understand, question, kind):
     assert understand(question).kind == kind
