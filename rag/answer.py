@@ -390,15 +390,16 @@ class AnswerPicker:
     def _prefixes(self) -> frozenset[str]:
         return frozenset(t[:n] for t in self.idf if t.isalpha() for n in range(4, len(t) + 1))
 
-    def unknown_terms(self, question: str) -> list[str]:
+    def unknown_terms(self, question: str, places: tuple[str, ...] = ()) -> list[str]:
         """Words of the question (as written) that occur nowhere in the corpus, not even as another form of a
         corpus word ("callers" beside "call"). Short words (up to three letters: "big", "cc") and contractions
-        ("they're") say too little about a topic to count."""
-        out = []
+        ("they're") say too little about a topic to count. `places`: towns named for their council (Query.places)."""
+        out, places = [], {p.lower() for place in places for p in place.split()}
         worded = cqc.worded(question)  # "rings", "back on your feet": the reports say it in their own words
         for match in re.finditer(r"[A-Za-z][A-Za-z'’-]*", question):
             word = match.group()
-            if len(word) <= 3 or "'" in word or "’" in word or any(s <= match.start() < e for s, e, _ in worded):
+            if len(word) <= 3 or "'" in word or "’" in word or any(s <= match.start() < e for s, e, _ in worded) \
+                    or word.lower() in places:
                 continue
             stems = tokenize(word)
             if stems and all(t not in self.idf and t not in _ASKING_WORDS and not self._related(t) for t in stems) \
@@ -410,13 +411,14 @@ class AnswerPicker:
         """Whether a corpus word shares its beginning: at least four letters, and all but its last three."""
         return any(stem[:n] in self._prefixes for n in range(max(4, len(stem) - 3), len(stem) + 1))
 
-    def supported(self, question: str, hits: list[Hit], reworded: tuple[tuple[str, str], ...] = ()) -> tuple[bool, str]:
+    def supported(self, question: str, hits: list[Hit], reworded: tuple[tuple[str, str], ...] = (),
+                  places: tuple[str, ...] = ()) -> tuple[bool, str]:
         """Whether the top passages support an answer, and if not, why (for the message shown). `reworded`: what
         the question says in everyday words and the reports' words for it (Query.reworded), which the search adds."""
         if not hits:
             return False, "no passages"
         dense = hits[0].scores.get("dense")
-        unknown = self.unknown_terms(question)
+        unknown = self.unknown_terms(question, places)
         if dense is None:  # BM25 only: all we can go on is whether the corpus knows the question's words
             return (not unknown and hits[0].score > 0), ("the reports never mention " + ", ".join(unknown)
                                                           if unknown else "no passage shares the question's words")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 from .text import fold_quotes
 
@@ -97,6 +98,20 @@ def _gazetteer() -> list[str]:
             if line.strip() and not line.startswith("#")]
 
 
+def _town_key(town: str) -> str:
+    return " ".join(town.lower().replace("-", " ").split())
+
+
+def _towns() -> dict[str, str]:
+    """Town -> the short name of the council providing its adult social care (data/english_towns.txt)."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name("data") / "english_towns.txt"
+    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
+             if "=" in line and not line.startswith("#"))
+    return {town.strip(): council.strip() for town, council in pairs}
+
+
 # Council names that are also everyday words or surnames: only read as councils next to "Council".
 _AMBIGUOUS = {"Reading", "Bury", "Sutton", "Derby", "Bedford", "Brent", "Halton", "Merton", "Sefton", "Rutland"}
 _ANY_COUNCIL = re.compile(r"\b((?:[A-Z][a-z]+(?:[- ](?:upon|on|and|with|of|the|[A-Z][a-z]+))*)\s+"
@@ -112,6 +127,22 @@ class CouncilGazetteer:
         self._plain = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)
                                                    if n not in _AMBIGUOUS) + r")\b")
         self._ambiguous = re.compile(r"\b(" + "|".join(sorted(_AMBIGUOUS)) + r")(?:'s)?\s+(?:Borough |City )?Council\b")
+
+    @cached_property
+    def town_councils(self) -> dict[str, str]:
+        """Town key ("barton upon humber") -> its council's short name."""
+        return {_town_key(t): c for t, c in _towns().items()}
+
+    @cached_property
+    def _town_pattern(self) -> re.Pattern:
+        alternation = "|".join(r"[\s-]+".join(map(re.escape, t.split()))
+                               for t in sorted(self.town_councils, key=len, reverse=True))
+        return re.compile(rf"\b({alternation})\b", re.I)
+
+    def towns(self, text: str) -> list[tuple[str, str]]:
+        """(town as written, its council's short name) for each town the text names ("near Preston": Lancashire)."""
+        return [(m.group(1), self.town_councils[_town_key(m.group(1))])
+                for m in self._town_pattern.finditer(fold_quotes(text))]
 
     def not_covered(self, text: str) -> list[str]:
         """Councils the text names (as written, short form) that no document covers."""

@@ -320,6 +320,7 @@ class Query:
     # (("keep track", "monitor tool"), ...)
     reworded: tuple[tuple[str, str], ...] = ()
     all_scored: bool = False  # asks for a score all nine statements got ("what councils got all 3s"): see score_value
+    places: tuple[str, ...] = ()  # towns it names for their council ("near Ipswich": Suffolk), as written
 
     @property
     def searched_for(self) -> str | None:
@@ -335,7 +336,7 @@ class Query:
     @classmethod
     def from_json(cls, data: dict) -> "Query":
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("councils", "named", "uncovered", "topic", "mentioned"):
+        for name in ("councils", "named", "uncovered", "topic", "mentioned", "places"):
             fields[name] = tuple(fields.get(name) or ())
         fields["reworded"] = tuple(tuple(pair) for pair in fields.get("reworded") or ())
         if fields.get("previous_answer"):
@@ -495,6 +496,7 @@ class Understander:
         self.matcher = matcher
         self.gazetteer = gazetteer
         names = [w for name in matcher.names for w in _WORD.findall(name)]  # short names and their short forms
+        names += [w for town in gazetteer.town_councils for w in _WORD.findall(town)]  # towns: no spelling slip
         self.speller = Speller(texts, names)
         self.statements = StatementMatcher(encoder, centroids)
 
@@ -506,6 +508,11 @@ class Understander:
         lower = fold_quotes(corrected).lower()
         named = tuple(self.matcher.find(corrected))
         uncovered = tuple(self.gazetteer.not_covered(question)) if not named else ()
+        towns = self.gazetteer.towns(question) if not named and not uncovered else []
+        if towns:  # "my mum lives near Ipswich": the council providing its adult social care (Suffolk), if covered
+            councils = [c for _, c in towns]
+            named = tuple(dict.fromkeys(r for c in councils if (r := self.matcher.resolve(c))))
+            uncovered = () if named else tuple(dict.fromkeys(councils))
         kind = "social" if _SOCIAL.match(lower) else _first(_KIND_RES, lower) or "factual"
         wants = _first(_WANT_RES, lower)
         asked = wants  # what the question itself asks for, before a follow-up takes the previous one's
@@ -719,7 +726,7 @@ class Understander:
                      mentioned=tuple(dict.fromkeys((*(c for c in (previous.mentioned if previous else ())
                                                        if c not in councils), *councils))),
                      extreme=wants in ("duration", "number", "size", "amount") and bool(_EXTREME.search(lower)),
-                     all_scored=all_scored,
+                     all_scored=all_scored, places=tuple(town for town, _ in towns),
                      reworded=reworded)
 
     def _another_body(self, text: str) -> str | None:

@@ -108,6 +108,24 @@ def test_councils_named_and_not_covered(understand):
     assert q.councils == () and q.uncovered == ("Westmorland and Furness",)
 
 
+@pytest.mark.parametrize("question, councils, uncovered", [
+    ("My mum lives near Ipswich, how long is the wait for an OT?", ("Suffolk County Council",), ()),
+    ("I volunteer with a charity in preston, did the inspectors find partners felt ignored?",
+     ("Lancashire County Council",), ()),
+    ("is social care any good in Barton upon Humber", ("North Lincolnshire Council",), ()),
+    ("how are LGBT people treated in Brighton?", (), ("Brighton and Hove",)),
+    ("Does Lancashire have long waits? I live in Preston", ("Lancashire County Council",), ()),  # the council named
+])
+def test_a_town_named_stands_for_the_council_providing_its_care(understand, question, councils, uncovered):
+    q = understand(question)
+    assert q.councils == councils and q.uncovered == uncovered
+
+
+def test_a_town_named_for_its_council_is_no_topic_the_reports_lack(service):
+    reply = service.ask("My mum lives near Ipswich, how long is the wait for an OT?")
+    assert reply["found"] and "500 people were waiting for an occupational therapy assessment" in reply["answer"]
+
+
 @pytest.mark.parametrize("question,statement", [
     ("What score did Blackpool get for safeguarding?", "Safeguarding"),
     ("What score did Blackpool get for joining up care?", "Care provision, integration and continuity"),
