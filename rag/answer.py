@@ -412,9 +412,11 @@ class AnswerPicker:
         return any(stem[:n] in self._prefixes for n in range(max(4, len(stem) - 3), len(stem) + 1))
 
     def supported(self, question: str, hits: list[Hit], reworded: tuple[tuple[str, str], ...] = (),
-                  places: tuple[str, ...] = ()) -> tuple[bool, str]:
+                  places: tuple[str, ...] = (), own: str | None = None) -> tuple[bool, str]:
         """Whether the top passages support an answer, and if not, why (for the message shown). `reworded`: what
-        the question says in everyday words and the reports' words for it (Query.reworded), which the search adds."""
+        the question says in everyday words and the reports' words for it (Query.reworded), which the search adds.
+        `own`: a follow-up's own words, searched with the question it leans on: an unknown word is its share of them
+        ("how much is carers allowance?" after a question on carers' breaks)."""
         if not hits:
             return False, "no passages"
         dense = hits[0].scores.get("dense")
@@ -425,7 +427,8 @@ class AnswerPicker:
         if dense < MIN_DENSE and not self._names_found(question, hits[0]) and not self._terms_found(question, hits[0], dense, reworded):
             return False, "no passage is close to the question"
         # one unknown word among many ("... I'm her carer and I'm exhausted, is this normal ...") is not the topic
-        if unknown and dense < MIN_DENSE_WITH_UNKNOWN_TERM and UNKNOWN_SHARE * len(set(tokenize(question))) <= len(unknown):
+        if unknown and dense < MIN_DENSE_WITH_UNKNOWN_TERM \
+                and UNKNOWN_SHARE * len(set(tokenize(own or question))) <= len(unknown):
             return False, "the reports never mention " + ", ".join(unknown)
         return True, ""
 

@@ -604,7 +604,11 @@ class Understander:
                     kind = "factual" if new_statement and previous.kind in ("overview", "strengths", "improve") \
                         or (previous.kind == "meaning" and councils) else previous.kind
                 # not "who said that?" again, nor a length of time for "what did the council say?"
-                wants = wants or (None if previous.attribution or _ASKS_WORDS.search(lower) else previous.wants)
+                # nor what a declined turn asked for ("how many staff?" then "what about the website?")
+                declined = previous_answer is None and previous.kind == "factual" and previous.wants in _FIGURE_WANTS \
+                    and not named  # ("how many social workers?" then "and Lancashire?" still asks the count)
+                wants = wants or (None if previous.attribution or _ASKS_WORDS.search(lower) or declined
+                                  else previous.wants)
             if elliptical and kind == "when":  # "by when?": the date of what the previous turn was about
                 kind, wants = "factual", "date"
             if kind == "factual" and wants is None and named and previous.kind == "meaning":

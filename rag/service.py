@@ -443,7 +443,8 @@ class Service:
     def _quoted(self, loaded: Loaded, query: Query, hits: list[Hit]) -> tuple[Answer | None, str]:
         """The quote that answers, or None and why not: the passages are too far from the question, or hold no
         figure of the kind asked for."""
-        found, why = loaded.answers.supported(query.search, hits, query.reworded, query.places)
+        found, why = loaded.answers.supported(query.search, hits, query.reworded, query.places,
+                                             query.corrected if query.follow_up else None)
         answer = self._quote(loaded, query, hits) if found else None
         if answer is not None and not query.keywords \
                 and not loaded.answers.holds(query.wants, answer.text, query.counted, query.role):

@@ -930,3 +930,23 @@ def test_a_why_answer_takes_in_the_sentence_that_explains_what_it_states(service
     assert reply["found"] and "had not had a reported safeguarding concern" in reply["answer"]
     assert "lower than 5 concerns were reported" in reply["answer"]  # the next sentence: the reason
     assert len(reply["answer"]) <= MAX_ANSWER_CHARS
+
+
+def test_a_follow_ups_unknown_word_is_counted_against_its_own_words(service):
+    """A word the reports never use is a follow-up's topic when it is most of the follow-up, however long the
+    question it leans on (which its search includes)."""
+    first = service.ask("How long do people in Blackpool wait for an assessment of their care and support needs by a "
+                        "social worker after asking?")
+    follow = service.ask("and the potholes?", conversation_id=first["conversation_id"])
+    assert not follow["found"] and "potholes" in follow["message"]
+
+
+def test_a_follow_up_after_a_declined_figure_does_not_ask_for_that_figure_again(service):
+    first = service.ask("is it hard to get through to lancashire social services on the phone?")
+    count = service.ask("how many staff do they have?", conversation_id=first["conversation_id"])
+    assert not count["found"]  # the reports give no count of Lancashire's staff
+    website = service.ask("what about the website?", conversation_id=first["conversation_id"])
+    assert website["found"] and "website was also seen as inaccessible" in website["answer"]
+    other = service.ask("how many social workers does Blackpool have?")
+    again = service.ask("and Lancashire?", conversation_id=other["conversation_id"])
+    assert again["query"]["wants"] == "number"  # only another council named: the same question of it
