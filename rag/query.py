@@ -172,6 +172,12 @@ _ORDER_ONLY = re.compile(r"^\W*(and |so |what about |how about )?(the |which )?(
                          r"strongest)( one| council| of them)?\W*$")
 # Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
 # its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
+# Asking for findings and naming nothing they are about ("what were the main problems?"): in a conversation, about
+# what it has been about (a statement's score asked before: that statement's problems)
+_BARE_FINDINGS = re.compile(r"^\W*(so |and |ok |okay )?(what|which) (were|are|was|is) (the |its |their )?"
+                            r"(main |key |biggest |big |major )?(problems?|issues|concerns|weaknesses|failings|shortfalls|"
+                            r"positives|strengths|good points|bad points)( found)?\W*$"
+                            r"|^\W*(so |and )?what (went|was|is) (wrong|well|good|bad)\W*$")
 _ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the board|the others|the rest)\b")
 
 # Questions across councils: not narrowed to the conversation's council.
@@ -208,6 +214,10 @@ _LATER = re.compile(r"\b(next (time|year|inspection|assessment|one|rating)|in (t
 _EARLIER = re.compile(r"\b(last time|previous(ly)?|before (this|that|the latest|the last|the current|now|then)\b|"
                       r"prior|used to|earlier (rating|assessment|inspection|one|score)s?|first time)\b")
 _YEAR = re.compile(r"\b(?:in|for|by|during|of|from) ((?:19|20)\d\d)\b")
+# Asking whether an assessment was done again, or what came of a review of its ratings: a later time than the reports'
+_REASSESSED = re.compile(r"\b(been|be|being|was|were|get|got) re-?(assessed|inspected|rated|examined)\b"
+                         r"|\b(assessed|inspected|rated|looked at) again\b"
+                         r"|\b(now |rating |score )?after the review\b|\boutcome of the review\b")
 _INSPECTED = re.compile(r"\b(inspect\w*|assess(ed|ment)?|rated|rating|looked at|visit\w*)\b")
 # The words a ranking of councils by their records is asked in ("Which pilot council did best on the individual
 # quality statement scores?"); a ranking asked by anything else is about what the reports found.
@@ -525,9 +535,10 @@ class Understander:
         # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
         # "What was its rating in 2019?"); "when will the CQC next inspect?" too
         another_time = None
-        if wants in ("rating", "score") or (kind == "when" and _INSPECTED.search(lower)):
+        if wants in ("rating", "score") or (kind == "when" and _INSPECTED.search(lower)) or _REASSESSED.search(lower):
             year = _YEAR.search(lower)
-            another_time = "later" if _LATER.search(lower) else "earlier" if _EARLIER.search(lower) \
+            another_time = "later" if _LATER.search(lower) or _REASSESSED.search(lower) \
+                else "earlier" if _EARLIER.search(lower) \
                 else year.group(1) if year else None
         if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by or _PROVIDER_RATED.search(lower)):
             wants = None
@@ -578,6 +589,7 @@ class Understander:
         short = len(words) <= SHORT_WORDS and not named and kind in ("factual", "when")  # "by when?", "young carers?"
         short = short or bool(named and _BARE.match(rest))  # "Lancashire?": the previous question, about Lancashire
         follow_up = previous is not None and (bool(_ELLIPTICAL.match(lower)) or short or talked_over or ranked_over
+                                              or (kind in FINDINGS_KINDS and bool(_BARE_FINDINGS.match(lower)))
                                               or (bool(_ANAPHOR.search(lower)) and not (named and statement)))
         filtered = (self.matcher.resolve(council),) if council and self.matcher.resolve(council) else ()
         councils = filtered or named

@@ -381,6 +381,9 @@ def test_a_follow_up_with_a_topic_of_its_own_is_searched_for_that_topic(understa
     ("What was Blackpool's rating in 2019?", "2019"),
     ("What was Blackpool's rating?", None),
     ("What score did Blackpool get for safeguarding?", None),
+    ("has nottingham been reassessed since?", "later"),  # an assessment done again: not in the reports
+    ("What is Blackpool's rating now after the review?", "later"),  # the outcome of the review it asked for
+    ("how long do people wait for a reassessment in Blackpool?", None),  # a person's care reassessed
 ])
 def test_a_rating_asked_of_another_time_is_noticed(understand, question, when):
     assert understand(question).another_time == when
@@ -437,3 +440,12 @@ def test_the_reports_words_are_added_once_and_only_where_missing(understand):
     assert q.search.endswith("they use? choice")
     home = understand("Does the council check on people once they're home from hospital?")
     assert home.search.count("hospital") == 1 and home.search.endswith(" discharge")  # "hospital" it has already
+
+
+def test_findings_asked_for_with_nothing_named_follow_the_conversations_statement(understand):
+    first = understand("What score did Blackpool get for safeguarding?")
+    problems = understand("what were the main problems?", first)
+    assert problems.kind == "improve" and problems.follow_up and problems.statement == "Safeguarding"
+    assert understand("what were the main problems?").statement is None  # no conversation: nothing to follow
+    own = understand("what were the main problems with waiting lists?", first)
+    assert own.kind == "improve" and not own.follow_up  # a topic of its own
