@@ -80,7 +80,7 @@ HOLDS = {
                            # a period from one year to another: "funding awarded between 2022-2027", "from 2023 to 2028"
                            r"|\b(?:19|20)\d\d\s*(?:-|–|to|until)\s*(?:19|20)\d\d\b|\bbetween (?:19|20)\d\d and (?:19|20)\d\d\b", re.I),
     "date": re.compile(rf"\b{_YEAR}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
-                       r"december)\b", re.I),
+                       r"december)\b|\b(in|over|during) the (spring|summer|autumn|winter)\b", re.I),
     "score": re.compile(r"\bscores?\b[^.\n]{0,20}\d|\d+s\b|\b[1-4]\s*-\s*\w", re.I),
     "rating": re.compile(r"\b(inadequate|requires improvement|good|outstanding)\b", re.I),
     # who: a named role or a title ("Wendy Bowkett, executive councillor", "an independent Chair", "Cllr Smith")
@@ -117,6 +117,9 @@ _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click
                          r"sign up|subscribe|follow us|share this)\b", re.I)
 # A sentence that leans on the one before it: a reference back as its first word ("Its actual spend for that year
 # was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
+# What a figure at the end of this counts: "the number of DoLS requests waiting to be completed was" 281
+_NUMBER_OF = re.compile(r"\b(?:number|total) of ([^.,;:]{1,80}?)\s+(?:was|were|is|are|stood at|totalled|reached|had risen to|"
+                        r"had fallen to|rose to|fell to)\s*$", re.I)
 # A sentence giving a cause ("due to a lack of personal assistants")
 _CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(ed|s)? (in|from)|caused|reasons?|led to|meant)\b", re.I)
 _LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?:\w+\W+){1,5}?(this|these|those|such|that year)\b)",
@@ -382,8 +385,10 @@ class AnswerPicker:
             return bool(HOLDS[wants].search(text))
         # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people"); people
         # are also counted as a population ("a total population of 142,708")
+        # or named before it as what "the number of" counts ("the number of DoLS requests waiting ... was 281")
         return any(asked & set(tokenize(" ".join(text[m.end():].split()[:4])))
                    or ("peopl" in asked and _POPULATION.search(text, 0, m.start()))
+                   or ((n := _NUMBER_OF.search(text, max(0, m.start() - 120), m.start())) and asked & set(tokenize(n.group(1))))
                    for m in HOLDS["number"].finditer(text))
 
     @cached_property
@@ -573,6 +578,8 @@ class AnswerPicker:
         single = np.array([PAIR_FACTOR if pair else 1.0 for *_, pair in spans])
         comments = {i: any(map(is_comments_heading, hits[i].passage.section)) for i in {i for i, *_ in spans}}
         comment = [comments[i] for i, *_ in spans]
+        if not opinions:  # a reader's figures (or the date of the comment) are not what the report states
+            kind = np.where(comment, 0.0, kind)
         hearsay = np.array([(1 / COMMENT_FACTOR if opinions else COMMENT_FACTOR) if c else 1.0 for c in comment])
         if polarity is not None:  # a finding is the regulator's; a council spokesperson's reaction counts for less
             hearsay *= np.array([SPOKESPERSON_FACTOR if cqc.COUNCIL_SPOKESPERSON.search(t) else 1.0 for t in texts])

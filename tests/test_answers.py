@@ -950,3 +950,16 @@ def test_a_follow_up_after_a_declined_figure_does_not_ask_for_that_figure_again(
     other = service.ask("how many social workers does Blackpool have?")
     again = service.ask("and Lancashire?", conversation_id=other["conversation_id"])
     assert again["query"]["wants"] == "number"  # only another council named: the same question of it
+
+
+def test_a_date_is_the_reports_not_a_readers_comment_and_may_be_a_season(service):
+    """The pilot article's comments carry their posting dates ("Anonymous November 18, 2023"): no answer to when the
+    assessments were done; "carried out over the summer and autumn" is."""
+    reply = service.ask("When were the pilot assessments carried out?")
+    assert reply["found"] and "over the summer and autumn" in reply["answer"]
+    assert "Anonymous" not in reply["answer"]
+
+
+def test_a_count_may_be_named_before_its_figure_as_the_number_of_something(service):
+    reply = service.ask("how many DoLS requests were waiting to be completed in Blackpool in August 2024?")
+    assert reply["found"] and "the number of DoLS requests waiting to be completed was 281" in reply["answer"]
