@@ -314,12 +314,12 @@ class Composer:
         only counts or a bound, that they give no score by statement, and what they do give)."""
         if rec is None:
             return None
-        if not rec.statements:
+        if not rec.statements and not rec.score_for(cqc.QUALITY_STATEMENTS[0]):  # nor all nine scored the same
             given = rec.score_facts()
             return Composed([f"The reports here give no score by quality statement for {rec.name}; they say only: "
                              + " ".join(f.summary() for f in given)], records=given) if given else None
         within = cqc.THEMES[query.theme][1] if query.theme and not query.statement else cqc.QUALITY_STATEMENTS
-        facts = [rec.statements[s] for s in within if s in rec.statements]
+        facts = [f for s in within if (f := rec.score_for(s))]
         facts.sort(key=lambda f: f.value, reverse=query.order != "low")
         edge = facts[0].value
         chosen = [f for f in facts if f.value == edge] if query.order else facts
@@ -327,6 +327,9 @@ class Composer:
                 f"({cqc.SCORE_MEANINGS[edge]}), in: " + "; ".join(f.statement for f in chosen) + "."
                 if query.order else f"{rec.name}'s quality statement scores"
                 + (f" in theme {query.theme}, {cqc.THEMES[query.theme][0]}:" if within is not cqc.QUALITY_STATEMENTS else ":"))
+        if facts[0].of_all:  # read from a source giving all nine the same score: say so
+            title = self.index.documents[facts[0].doc_id].title
+            head = f"{head[:-1]} (all nine quality statements scored {edge}, as “{title}” says){head[-1]}"
         out = Composed([head], records=chosen)
         out.lines.extend(f"- {f.statement}: {f.value}" for f in (facts if not query.order else []))
         out.table = {"caption": f"{rec.name}: quality statement scores",

@@ -646,8 +646,10 @@ def test_keywords_naming_a_figure_are_answered_without_one_where_the_reports_giv
 
 
 def test_a_weakest_area_without_scores_by_statement_says_what_the_reports_give(service):
-    reply = service.ask("What's Lancashire's worst area?")
+    reply = service.ask("What's Birmingham's worst area?")  # six 3s and three 2s: which statements, not said
     assert reply["answer_kind"] == "records" and "no score by quality statement" in reply["answer"]
+    even = service.ask("What's Lancashire's worst area?")  # "requires improvement" across all nine: none worse
+    assert "lowest score was 2 of 4" in even["answer"] and "all nine quality statements scored 2" in even["answer"]
     assert "lowest score was 1" in service.ask("What is Blackpool's weakest area?")["answer"]
 
 
@@ -963,3 +965,10 @@ def test_a_date_is_the_reports_not_a_readers_comment_and_may_be_a_season(service
 def test_a_count_may_be_named_before_its_figure_as_the_number_of_something(service):
     reply = service.ask("how many DoLS requests were waiting to be completed in Blackpool in August 2024?")
     assert reply["found"] and "the number of DoLS requests waiting to be completed was 281" in reply["answer"]
+
+
+def test_a_councils_scores_are_listed_where_its_source_gives_all_nine_the_same(service):
+    reply = service.ask("What was Lincolnshire's lowest score?")
+    first = reply["answer"].splitlines()[0]
+    assert first.startswith("Lincolnshire County Council's lowest score was 3 of 4") and "all nine quality statements scored 3" in first
+    assert "3s across the board" in reply["records"][0]["source"]["text"]  # every line links to the sentence saying so
