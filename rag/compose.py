@@ -225,7 +225,11 @@ class Composer:
             len(query.named) >= 2 or (query.follow_up and len(query.councils) >= 2))  # "is that worse than X?"
         out = Composed([])
         rows = []
-        statement = query.statement
+        # a statement's scores first where it is asked about ("is that worse than the others?" after its score), not
+        # where the conversation's topic is a figure a statement was guessed from ("how does that compare to Lancashire?"
+        # after carers' waits: the waits, side by side)
+        statement = query.statement if query.statement_by == "name" or query.wants in ("rating", "score") \
+            or not topical else None
         if statement:  # "is that worse than the others?" after a statement's score: that statement first
             scored = [(rec, f) for rec in recs if (f := rec.score_for(statement))]
             out.lines.extend(f"{rec.name}: {statement} {_scored(f)}." for rec, f in scored)

@@ -972,3 +972,11 @@ def test_a_councils_scores_are_listed_where_its_source_gives_all_nine_the_same(s
     first = reply["answer"].splitlines()[0]
     assert first.startswith("Lincolnshire County Council's lowest score was 3 of 4") and "all nine quality statements scored 3" in first
     assert "3s across the board" in reply["records"][0]["source"]["text"]  # every line links to the sentence saying so
+
+
+def test_comparing_a_figure_with_another_council_puts_the_figures_side_by_side_not_a_guessed_statement(service):
+    first = service.ask("How long were people waiting for assessments in Blackpool?")
+    service.ask("and for carers assessments?", conversation_id=first["conversation_id"])
+    compared = service.ask("how does that compare to Lancashire?", conversation_id=first["conversation_id"])
+    assert "Assessing needs scored" not in compared["answer"]  # the statement was guessed from the words, not asked
+    assert "maximum wait was 240 days" in compared["answer"] and "Lancashire:" in compared["answer"]
