@@ -115,13 +115,13 @@ _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 # A web page's pointer to elsewhere: "You can read the full report on ...", "Click here", "Find out more".
 _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click|read more|find out more|visit|"
                          r"sign up|subscribe|follow us|share this)\b", re.I)
-# A sentence that leans on the one before it: a reference back as its first word ("Its actual spend for that year
-# was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
 # What a figure at the end of this counts: "the number of DoLS requests waiting to be completed was" 281
 _NUMBER_OF = re.compile(r"\b(?:number|total) of ([^.,;:]{1,80}?)\s+(?:was|were|is|are|stood at|totalled|reached|had risen to|"
                         r"had fallen to|rose to|fell to)\s*$", re.I)
 # A sentence giving a cause ("due to a lack of personal assistants")
 _CAUSE = re.compile(r"\b(because|due to|owing to|as a result|result(ed|s)? (in|from)|caused|reasons?|led to|meant)\b", re.I)
+# A sentence that leans on the one before it: a reference back as its first word ("Its actual spend for that year
+# was ...", "They ...") or within its first words ("While initial efforts to tackle this ...").
 _LEANS_BACK = re.compile(r"^\W*(?:(it|its|they|their|this|these|those|such)\b|(?:\w+\W+){1,5}?(this|these|those|such|that year)\b)",
                          re.I)
 _NAME_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
@@ -683,7 +683,7 @@ class AnswerPicker:
             i = spans[best][0]
             doc_id, s, e = self.finish(hits, spans[best], context=polarity is None)
             if wants == "reason":
-                s, e = self._with_cause(hits, spans[best][0], s, e)
+                s, e = self._with_cause(hits, i, s, e)
             if any(a.doc_id == doc_id and a.start < e and s < a.end for a in out) or (
                     per_passage is not None and sum(a.citation == i for a in out) >= per_passage):
                 continue

@@ -435,15 +435,14 @@ class Composer:
                 out.records.extend(f for r, f in scored if f.value != value)
             unknown = [r.name for r in recs if not r.score_for(statement)]
         else:
-            counted = [(r, r.counts()) for r in recs if r.counts()]
-            chosen = [(r, c) for r, c in counted if c == {str(value): len(cqc.QUALITY_STATEMENTS)}]
-            out = Composed([f"All nine quality statements scored {value}: " + (", ".join(r.name for r, _ in chosen)
+            every = {str(value): len(cqc.QUALITY_STATEMENTS)}
+            counted = [r for r in recs if r.counts()]
+            chosen = [r for r in counted if r.counts() == every]
+            out = Composed([f"All nine quality statements scored {value}: " + (", ".join(r.name for r in chosen)
                                                                                  or "none") + "."],
-                           records=[f for r, _ in chosen for f in r.score_facts()])
+                           records=[f for r in chosen for f in r.score_facts()])
+            out.lines.extend(f"- {r.name}: {r.scores_phrase()}." for r in counted if r not in chosen)
             unknown = [r.name for r in recs if not r.counts()]
-            for rec, _ in counted:
-                if (rec, _) not in chosen:
-                    out.lines.append(f"- {rec.name}: {rec.scores_phrase()}.")
         if unknown:
             out.lines.append("The reports here give no such score for: " + ", ".join(unknown) + ".")
         return out

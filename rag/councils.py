@@ -90,12 +90,17 @@ def passage_councils(doc_councils: tuple[str, ...], section: str, text: str) -> 
     return tuple(matcher.find(section) or matcher.find(text))
 
 
-def _gazetteer() -> list[str]:
+def _data_lines(name: str) -> list[str]:
+    """The lines of a file in rag/data/, but blank ones and comments."""
     from pathlib import Path
 
-    path = Path(__file__).with_name("data") / "english_councils.txt"
+    path = Path(__file__).with_name("data") / name
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")]
+
+
+def _gazetteer() -> list[str]:
+    return _data_lines("english_councils.txt")
 
 
 def _town_key(town: str) -> str:
@@ -104,11 +109,7 @@ def _town_key(town: str) -> str:
 
 def _towns() -> dict[str, str]:
     """Town -> the short name of the council providing its adult social care (data/english_towns.txt)."""
-    from pathlib import Path
-
-    path = Path(__file__).with_name("data") / "english_towns.txt"
-    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
-             if "=" in line and not line.startswith("#"))
+    pairs = (line.split("=", 1) for line in _data_lines("english_towns.txt") if "=" in line)
     return {town.strip(): council.strip() for town, council in pairs}
 
 

@@ -170,14 +170,14 @@ _WHICH_OF_THEM = re.compile(r"^\W*(and |so )?which (one|ones|of them|of these|of
 # "and worst?" after a ranking: the same ranking read from its other end
 _ORDER_ONLY = re.compile(r"^\W*(and |so |what about |how about )?(the |which )?(best|worst|top|bottom|highest|lowest|weakest|"
                          r"strongest)( one| council| of them)?\W*$")
-# Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
-# its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
 # Asking for findings and naming nothing they are about ("what were the main problems?"): in a conversation, about
 # what it has been about (a statement's score asked before: that statement's problems)
 _BARE_FINDINGS = re.compile(r"^\W*(so |and |ok |okay )?(what|which) (were|are|was|is) (the |its |their )?"
                             r"(main |key |biggest |big |major )?(problems?|issues|concerns|weaknesses|failings|shortfalls|"
                             r"positives|strengths|good points|bad points)( found)?\W*$"
                             r"|^\W*(so |and )?what (went|was|is) (wrong|well|good|bad)\W*$")
+# Words that point back at the previous turn's topic ("it", "that backlog", "the plan"). Words that point only at
+# its council ("there", "they", "the council") are not here: any question in a conversation keeps its council.
 _ANAPHOR = re.compile(r"\b(that|this|it|its|them|those|these|he|she|the plan|the board|the others|the rest)\b")
 
 # Questions across councils: not narrowed to the conversation's council.
