@@ -103,6 +103,11 @@ def _gazetteer() -> list[str]:
     return _data_lines("english_councils.txt")
 
 
+# A town's name as part of another body's: "Preston Hospital", "Ipswich Town", "Lincoln University"
+_INSTITUTION = re.compile(r"\s+(hospitals?|infirmary|trust|university|college|school|academy|prison|station|airport|"
+                          r"town|city|united|rovers|f\.?c\.?|police|fire|council)\b", re.I)
+
+
 def _town_key(town: str) -> str:
     return " ".join(town.lower().replace("-", " ").split())
 
@@ -142,8 +147,9 @@ class CouncilGazetteer:
 
     def towns(self, text: str) -> list[tuple[str, str]]:
         """(town as written, its council's short name) for each town the text names ("near Preston": Lancashire)."""
-        return [(m.group(1), self.town_councils[_town_key(m.group(1))])
-                for m in self._town_pattern.finditer(fold_quotes(text))]
+        text = fold_quotes(text)
+        return [(m.group(1), self.town_councils[_town_key(m.group(1))]) for m in self._town_pattern.finditer(text)
+                if not _INSTITUTION.match(text, m.end())]  # "Royal Preston Hospital" is no council's area
 
     def not_covered(self, text: str) -> list[str]:
         """Councils the text names (as written, short form) that no document covers."""

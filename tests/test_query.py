@@ -115,6 +115,7 @@ def test_councils_named_and_not_covered(understand):
     ("is social care any good in Barton upon Humber", ("North Lincolnshire Council",), ()),
     ("how are LGBT people treated in Brighton?", (), ("Brighton and Hove",)),
     ("Does Lancashire have long waits? I live in Preston", ("Lancashire County Council",), ()),  # the council named
+    ("What rating did Royal Preston Hospital get from the CQC?", (), ()),  # a hospital's name, not the town's council
 ])
 def test_a_town_named_stands_for_the_council_providing_its_care(understand, question, councils, uncovered):
     q = understand(question)
