@@ -62,6 +62,11 @@ _ASKING_WORDS |= set(tokenize("sorry silly stupid dumb wondering curious actuall
                               "hello mate cheers confused grateful apologies sort somebody anybody everybody nobody"))
 # ... nor those asking how soon ("how fast", "how soon"): a length of time, as "how quickly" (quick, above) does
 _ASKING_WORDS |= {"fast", "soon"}
+# ... nor the people and places of the asker's own story ("I care for my husband near Preston"), nor a deadline
+# (asking a date): the reports speak of unpaid carers and family, and never of a husband, so none is a topic missing
+_ASKING_WORDS |= set(tokenize("husband wife partner mum mom mother dad father son daughter brother sister gran granny "
+                              "grandma grandad grandmother grandfather nan aunt uncle niece nephew cousin friend "
+                              "neighbour boyfriend girlfriend near nearby nothing loads lots trying deadline"))
 
 # What an answering sentence holds, for what a question wants (Query.wants). A year is not a count.
 _YEAR = r"(?:19|20)\d\d(?:[-/]\d\d(?:\d\d)?)?"

@@ -33,6 +33,8 @@ FINDINGS_KINDS = ("strengths", "improve", "action")
 _FIGURE_WANTS = ("number", "amount", "money", "percent", "duration", "date", "size")
 
 # What kind of question it is: the first pattern that matches wins (lower-cased, spelling-corrected text).
+# Asking when; not a "when" clause before the question ("When the CQC looked at Suffolk, how many were waiting?").
+_WHEN = r"^\W*(?:and )?(?:by )?when\b(?![^?,]*, (?:how|what|which|who|why|did|does|do|is|are|was|were|has|have|can|could|will)\b)"
 _KIND_PATTERNS = [
     ("meaning", r"\bwhat (does|do) .*\bmean\b|\bmeaning of\b|\bwhat is meant by\b|\bstand for\b"
                 r"|\bwhat (is|are) (a |an |the )?(dols|nine quality statements|quality statements|themes)\b"
@@ -73,7 +75,7 @@ _KIND_PATTERNS = [
                 r"|\bwhat (were|are) the (\w+ )?(problems|weaknesses|shortfalls|failings)\b|\bwhat went wrong\b"
                 r"|\b(key|main) areas\b|\bfall short\b|\b(?<!health )(?<!memory )(?<!mobility )(?<!hearing )(?<!learning )(problems?|issues|concerns|difficulties) (with|in)\b"
                 r"|\b(anything|something) (bad|negative|wrong)\b|\bwhat'?s? (is |was )?wrong\b|\b(is|was|are|were|goes|went) wrong with\b"),
-    ("when", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b"),
+    ("when", rf"{_WHEN}|\bwhat date\b|\bwhat year\b"),
     ("overview", r"\bhow (is|are|was|were) \w+( \w+)? (doing|getting on|performing)\b|\bsummar|\bverdict\b"
                  r"|\bhow (did|does) \w+( \w+)? (do|fare|get on|perform)\W*$|\bhow well (is|was|did|does) \w+( \w+)? (doing|do)\W*$"
                  r"|\boverall (rating|verdict|result|picture|judgement|assessment|score|grade)\b|^\W*overall\b|\bresult\b|\bhow (good|bad) (is|was|are)\b \w+\W*$"
@@ -117,7 +119,7 @@ _WANT_PATTERNS = [
              r"|\bhow (big|large)\b|\bwhat size\b|\bscale of\b"),
     ("duration", r"\bhow long\b|\bhow (quickly|fast|soon)\b|\bhow many (days|weeks|months|years)\b|\b(longest|shortest)\b[^?.]*\bwait|\bwait(ed|ing)? (for )?how long\b"
                  r"|\b(long|longest|maximum|max|average|median|typical|usual) waits?\b|\bwaiting times?\b"),
-    ("date", r"^\W*(and )?(by )?when\b|\bwhat date\b|\bwhat year\b|\bsince when\b"),
+    ("date", rf"{_WHEN}|\bwhat date\b|\bwhat year\b|\bsince when\b|\b(deadline|target date|due date)s?\b"),
     ("money", r"\bhow much\b[^?.]*\b(cost|spend|spent|pay|paid|budget|fund|funded|funding|money|overspen\w*|price|charge|"
               r"invest\w*|sav(e|ed|ing)|grant|worth)\b|\bwhat (did|does|do|will) \w+( \w+)? cost\b"),
     ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),
@@ -496,6 +498,21 @@ def _statement_matters(lower: str, kind: str, wants: str | None, named: tuple, p
         or kind in ("compare", "rank") or len(named) >= 2
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+(?=\w)")
+
+
+def asking_part(text: str) -> str:
+    """The sentences that ask, of a question told with a story ("When my daughter was under 18 she had the police
+    involved ... Did other families tell the inspectors about a gap like that?"): those ending in a question mark, and
+    the last unless it ends a statement. What kind of question it is, and what it wants, are read there; the story is
+    searched with it."""
+    sentences = _SENTENCE_BREAK.split(text.strip())
+    if len(sentences) == 1:
+        return text
+    asked = [s for i, s in enumerate(sentences) if s.endswith("?") or (i == len(sentences) - 1 and s[-1] not in ".!")]
+    return " ".join(asked) if asked else sentences[-1]
+
+
 def _first(patterns, text: str) -> str | None:
     return next((name for name, pattern in patterns if pattern.search(text)), None)
 
@@ -523,15 +540,16 @@ class Understander:
             councils = [c for _, c in towns]
             named = tuple(dict.fromkeys(r for c in councils if (r := self.matcher.resolve(c))))
             uncovered = () if named else tuple(dict.fromkeys(councils))
-        kind = "social" if _SOCIAL.match(lower) else _first(_KIND_RES, lower) or "factual"
-        wants = _first(_WANT_RES, lower)
+        asks = asking_part(lower)  # the asking sentences of a question asks with a story
+        kind = "social" if _SOCIAL.match(lower) else _first(_KIND_RES, asks) or "factual"
+        wants = _first(_WANT_RES, asks)
         asked = wants  # what the question itself asks for, before a follow-up takes the previous one's
         if kind == "when":  # "When was Nottingham rated?": a date, not the rating
             wants = "date"
         if kind in FINDINGS_KINDS and wants in _FIGURE_WANTS:
             wants = None  # "what's being done about the long waits?": its findings (the waits are the topic)
-        rated_by = (_other_service(lower) or self._another_body(corrected)) if wants in ("rating", "score") \
-            else _other_service_judged(lower)
+        rated_by = (_other_service(asks) or self._another_body(corrected)) if wants in ("rating", "score") \
+            else _other_service_judged(asks)
         # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
         # "What was its rating in 2019?"); "when will the CQC next inspect?" too
         another_time = None

@@ -725,6 +725,13 @@ def test_one_unknown_word_in_a_long_question_is_not_its_topic(service):
     assert not service.ask("What is the council leader's salary?")["found"]  # a short question about it still declined
 
 
+def test_the_people_of_the_askers_story_are_no_unknown_topic(service):
+    reply = service.ask("I care for my husband near Preston and every time we get a new worker I have to tell the whole "
+                        "story again, it's exhausting. Did the CQC notice this happening in Lancashire?")
+    assert reply["found"]  # was: "the reports never mention husband, near, exhausting"
+    assert not service.ask("What did the CQC say about potholes near my husband's house?")["found"]
+
+
 def test_a_share_of_rated_things_is_a_share_not_the_rating(service):
     reply = service.ask("What percentage of Blackpool home care services were rated good?")
     assert "68.00%" in reply["answer"] and reply["fact"] is None

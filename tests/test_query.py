@@ -235,6 +235,22 @@ def test_when_asks_for_a_date_even_with_a_rating_word(understand):
     assert understand("When was Nottingham rated?").wants == "date"
 
 
+def test_a_question_told_with_a_story_is_read_from_its_asking_sentences(understand):
+    """The story's "When my daughter was under 18" asks no date, and the police in it are not what is judged."""
+    story = understand("When my daughter was under 18 she had the police involved all the time and then the day she "
+                       "turned 18 everything stopped. Did other families in Blackpool tell the inspectors about a gap?")
+    assert story.kind == "factual" and story.wants is None and story.rated_by is None
+    assert understand("My dad is in Lancashire. When was it assessed?").wants == "date"
+    assert understand("Does Blackpool treat everyone fairly? what was the equity score").wants == "score"
+
+
+def test_a_when_clause_before_the_question_asks_no_date(understand):
+    query = understand("When the CQC looked at Suffolk, how many people were waiting for an OT?")
+    assert query.kind == "factual" and query.wants == "number"
+    assert understand("When was Suffolk assessed?").kind == "when"
+    assert understand("blackpool improvement plan deadline").wants == "date"
+
+
 def test_why_after_a_rating_asks_what_the_reports_found(understand):
     compare = understand("Compare Blackpool and Lancashire")
     assert understand("why so low?", compare).kind == "improve"
