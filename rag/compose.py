@@ -39,6 +39,12 @@ def plain(text: str) -> str:
     return re.sub(r"[ \t]*\n[ \t]*\n\s*", "\n", _MARKDOWN.sub("", text)).strip()
 
 
+# A report's sentence saying who came first at either end ("Lincolnshire performed best", "the worst-rated council").
+_CAME = {end: re.compile(rf"\b(?:(?:performed|performing|did|came(?: out)?|comes(?: out)?|scored|scoring|rated|ranked)"
+                         rf"(?: the)? (?:{words})|(?:{words})[- ](?:performing|performer|rated|scoring|scored))\b", re.I)
+         for end, words in (("high", "best|highest|top|strongest"), ("low", "worst|lowest|bottom|weakest"))}
+
+
 @dataclass
 class Composed:
     lines: list[str]  # the statements shown, ours; quotes are written “…” with their source
@@ -277,7 +283,10 @@ class Composer:
                      "rows": rows}
         return out
 
-    def rank(self, query: Query) -> Composed | None:
+    def rank(self, query: Query, hits: list[Hit] = ()) -> Composed | None:
+        """Councils ranked by their records; across councils, with the report's own sentence naming the first as best
+        (or worst) when its records' passages or `hits` hold one ("Lincolnshire performed best in this regard, gaining 3s across the
+        board")."""
         if len(query.councils) == 1 and not query.across:
             return self._rank_statements(query, self.facts.get(query.councils[0]))
         if query.statement:
@@ -309,9 +318,25 @@ class Composer:
         if unrated:
             out.lines.append("No rating stated for: " + ", ".join(unrated) + ".")
         out.about = tuple(r.name for r in top)
+        if len(top) == 1 and (said := self._said_first(query, [*self._record_hits(top[0]), *hits], top[0].name)):
+            out.lines.insert(1, "The reports say: " + self._quote_line(said))
+            out.quotes.append(said)
         out.table = {"caption": f"Councils ranked ({word} first)",
                      "columns": ["Rank", "Council", "Overall rating", "Quality statement scores"], "rows": rows}
         return out
+
+    def _record_hits(self, rec: CouncilRecord) -> list[Hit]:
+        """The passages stating a council's records, as hits: where the report says how it did."""
+        facts = [f for f in (rec.rating, *rec.score_facts()) if f is not None]
+        passages = list(dict.fromkeys(f.passage for f in facts))
+        return [Hit(p, self.index.text(p), 1.0) for p in passages]
+
+    def _said_first(self, query: Query, hits: list[Hit], council: str) -> Answer | None:
+        """Of the best answering sentences in `hits`, the first naming the council as coming first at the question's
+        end of the order ("performed best", "came top"; "scored lowest")."""
+        end, name = _CAME["low" if query.order == "low" else "high"], short_name(council).lower()
+        return next((a for a in self.picker.ranked(query.search, list(hits), n=10)
+                     if name in a.text.lower() and end.search(a.text)), None)
 
     def _rank_statements(self, query: Query, rec: CouncilRecord | None) -> Composed | None:
         """Within one council: its quality statements, highest (or lowest) score first (or, where the reports give

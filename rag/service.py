@@ -425,8 +425,8 @@ class Service:
             if query.kind == "compare":
                 return composer.compare(query, per_council)
             return composer.findings(query, per_council)
-        if query.kind == "rank":
-            return composer.rank(query)
+        if query.kind == "rank":  # (searched: the report's own sentence saying who came first, if one does)
+            return composer.rank(query, loaded.retriever.search(query, 10, doc=doc or None) if quotes else ())
         if query.kind == "list":
             # (searched for a search too: the sentence counting them is the passage to show first)
             counted = loaded.retriever.search(query, 10, doc=doc or None) if query.counted == "councils" else ()

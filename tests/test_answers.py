@@ -866,6 +866,16 @@ def test_which_one_did_best_after_the_pilot_councils_ranks_them_and_worst_reads_
     assert worst["answer"].startswith("Nottingham City Council comes last"), worst.get("answer") or worst.get("message")
 
 
+def test_a_ranking_quotes_the_reports_own_sentence_naming_who_came_first(service):
+    reply = service.ask("which council did best in the pilot")
+    assert reply["answer"].startswith("Lincolnshire County Council comes first")
+    assert "“Lincolnshire performed best in this regard" in reply["answer"]  # verbatim, linked as the first citation
+    quote = reply["quotes"][0]
+    assert "Lincolnshire performed best" in quote["text"] and reply["citations"][0]["start"] <= quote["start"]
+    worst = service.ask("which pilot council did worst")  # no sentence says Nottingham did worst: none is quoted
+    assert worst["answer"].startswith("Nottingham City Council comes last") and not worst["quotes"]
+
+
 def test_what_did_they_do_about_it_asks_for_the_councils_actions(service):
     first = service.ask("Are people in Blackpool getting their annual reviews?")
     done = service.ask("what did they do about it?", conversation_id=first["conversation_id"])
