@@ -424,15 +424,20 @@ class Composer:
             chosen = [r for r in recs if r.rating and r.rating.value == query.rating]
             out = Composed([f"Rated {query.rating}: " + (", ".join(r.name for r in chosen) or "none") + "."],
                            records=[r.rating for r in chosen])
-            if query.counted == "councils":  # "How many councils were rated good?"
+            counted = query.counted == "councils"
+            if counted:  # "How many councils were rated good?"
                 scope = "pilot councils" if query.pilot else "councils the reports here cover"
                 out.lines[0] = f"{len(chosen)} of the {len(recs)} {scope} {'was' if len(chosen) == 1 else 'were'} " \
                                f"rated {query.rating}" + (": " + ", ".join(r.name for r in chosen) + "." if chosen else ".")
-                said = next((a for a in self.picker.ranked(query.search, list(hits), n=5, wants="number", counted="councils")
-                             if query.rating.lower() in a.text.lower()), None)
-                if said is not None:
-                    out.lines.append(self._quote_line(said))
-                    out.quotes.append(said)
+            # the report's own sentence giving that rating, counting them or naming one of them
+            names = [short_name(r.name).lower() for r in chosen]
+            said = next((a for a in self.picker.ranked(query.search, list(hits), n=5, wants="number" if counted else None,
+                                                       counted="councils" if counted else None)
+                         if query.rating.lower() in a.text.lower()
+                         and (counted or any(n in a.text.lower() for n in names))), None)
+            if said is not None:
+                out.lines.append(self._quote_line(said))
+                out.quotes.append(said)
             others = [f"{r.name} ({r.rating.value})" for r in recs if r.rating and r not in chosen]
             if others:
                 out.lines.append("Not rated " + query.rating + ": " + ", ".join(others) + ".")

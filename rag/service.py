@@ -428,9 +428,9 @@ class Service:
         if query.kind == "rank":  # (searched: the report's own sentence saying who came first, if one does)
             return composer.rank(query, loaded.retriever.search(query, 10, doc=doc or None) if quotes else ())
         if query.kind == "list":
-            # (searched for a search too: the sentence counting them is the passage to show first)
-            counted = loaded.retriever.search(query, 10, doc=doc or None) if query.counted == "councils" else ()
-            listed = composer.list(query, counted)
+            # (searched for a search too: the sentence naming or counting them is the passage to show first)
+            said = loaded.retriever.search(query, 10, doc=doc or None) if query.rating else ()
+            listed = composer.list(query, said)
             if listed is None and query.councils and quotes:  # "List the long waits the CQC found in Lancashire"
                 return composer.findings(query, self._per_council(loaded, query, query.councils, doc))
             return listed

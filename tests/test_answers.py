@@ -578,6 +578,15 @@ def test_how_many_councils_were_rated_something_is_counted_from_their_records(se
     assert one["answer"].startswith("1 of the 7 councils the reports here cover was rated Inadequate: Blackpool Council.")
 
 
+def test_a_list_by_rating_quotes_the_reports_sentence_naming_them(service):
+    reply = service.ask("Which councils came out as good in the CQC's pilot assessments?")
+    assert reply["answer"].startswith("Rated Good: Birmingham City Council")
+    assert "Four of the five authorities tested" in reply["quotes"][0]["text"]
+    assert reply["quotes"][0]["text"] in reply["citations"][0]["text"]
+    bad = service.ask("which councils were rated inadequate")
+    assert all("Blackpool" in q["text"] and "inadequate" in q["text"].lower() for q in bad["quotes"])
+
+
 def test_a_caveat_about_the_figures_is_not_the_answer(service):
     reply = service.ask("Did Blackpool put up council tax with the adult social care precept?")
     assert "raised the full adult social care precept" in reply["answer"]
