@@ -643,12 +643,15 @@ class AnswerPicker:
     def _with_cause(self, hits: list[Hit], i: int, start: int, end: int) -> tuple[int, int]:
         """A "why" answered by a sentence stating what is asked about ("23% of people stopped using direct
         payments") takes in the sentence after it, which explains it more often than not, unless it gives a cause
-        itself or the two would not fit."""
+        itself or the two would not fit; where the next but one gives the cause and the next does not ("Some of the
+        barriers found were due to ..."), the answer runs to it, or is it alone if that would not fit."""
         passage = hits[i].passage
         text = self.index.documents[passage.doc_id].text
         if _CAUSE.search(text, start, end):
             return start, end
         after = sorted((s, e) for s, e, pair in candidate_spans(text, passage.start, passage.end) if not pair and s >= end)
+        if len(after) >= 2 and not _CAUSE.search(text, *after[0]) and _CAUSE.search(text, *after[1]):
+            return (start, after[1][1]) if after[1][1] - start <= MAX_ANSWER_CHARS else after[1]
         if after and after[0][1] - start <= MAX_ANSWER_CHARS:
             return start, after[0][1]
         return start, end

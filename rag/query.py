@@ -553,10 +553,12 @@ class Understander:
         # a rating or score at another time than the reports' assessment ("Will Blackpool be rated good next time?",
         # "What was its rating in 2019?"); "when will the CQC next inspect?" too
         another_time = None
+        # "when were councils last rated before this?", of no council: the reports' history answers it (since 2010)
+        when_in_general = kind == "when" and not named and not council and (previous is None or not previous.councils)
         if wants in ("rating", "score") or (kind == "when" and _INSPECTED.search(lower)) or _REASSESSED.search(lower):
             year = _YEAR.search(lower)
             another_time = "later" if _LATER.search(lower) or _REASSESSED.search(lower) \
-                else "earlier" if _EARLIER.search(lower) \
+                else "earlier" if _EARLIER.search(lower) and not when_in_general \
                 else year.group(1) if year else None
         if wants in ("rating", "score") and (_REACTION.search(lower) or rated_by or _PROVIDER_RATED.search(lower)):
             wants = None

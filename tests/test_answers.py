@@ -805,6 +805,15 @@ def test_a_rating_of_another_time_is_declined_saying_what_the_reports_hold(clien
     assert same["found"] and "Inadequate" in same["answer"]
 
 
+def test_when_councils_were_rated_before_is_answered_from_the_reports_history(client):
+    """No council's earlier rating is in the reports, but when councils in general were last rated is."""
+    for question in ("when was the last time councils were rated before this",
+                     "When were councils previously rated by the CQC?"):
+        reply = ask(client, question)
+        assert reply["found"] and "since 2010" in reply["answer"], question
+    assert not ask(client, "When was Blackpool previously rated?")["found"]
+
+
 def test_the_words_a_question_is_wrapped_in_are_not_a_topic_the_reports_lack(client):
     wrapped = ask(client, "sorry if this is a silly question but does blackpool actually pay people direct payments")
     assert wrapped["found"] and "direct payment" in wrapped["answer"].lower()
@@ -958,6 +967,13 @@ def test_a_why_answer_takes_in_the_sentence_that_explains_what_it_states(service
     assert reply["found"] and "had not had a reported safeguarding concern" in reply["answer"]
     assert "lower than 5 concerns were reported" in reply["answer"]  # the next sentence: the reason
     assert len(reply["answer"]) <= MAX_ANSWER_CHARS
+
+
+def test_a_why_answer_runs_to_the_cause_given_a_sentence_later(service):
+    reply = service.ask("Why do people in Blackpool give up on direct payments for their care?")
+    assert reply["found"] and "lack of availability of personal assistants" in reply["answer"]
+    source = reply["answer_source"]
+    assert service.document(reply["citations"][0]["doc"])["text"][source["start"]:source["end"]] == reply["answer"]
 
 
 def test_a_follow_ups_unknown_word_is_counted_against_its_own_words(service):

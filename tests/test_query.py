@@ -401,6 +401,9 @@ def test_a_follow_up_with_a_topic_of_its_own_is_searched_for_that_topic(understa
     ("has nottingham been reassessed since?", "later"),  # an assessment done again: not in the reports
     ("What is Blackpool's rating now after the review?", "later"),  # the outcome of the review it asked for
     ("how long do people wait for a reassessment in Blackpool?", None),  # a person's care reassessed
+    ("When was Blackpool previously rated?", "earlier"),
+    # of no council, the reports' own history answers it ("the first ... since 2010, when the previous ratings ...")
+    ("when was the last time councils were rated before this", None),
 ])
 def test_a_rating_asked_of_another_time_is_noticed(understand, question, when):
     assert understand(question).another_time == when
