@@ -121,6 +121,16 @@ _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s")
 _NAVIGATION = re.compile(r"\W*(you can (read|find|see|view|watch|download)|click|read more|find out more|visit|"
                          r"sign up|subscribe|follow us|share this)\b", re.I)
 # What a figure at the end of this counts: "the number of DoLS requests waiting to be completed was" 281
+_PER = re.compile(r"\bper\s+$", re.I)
+_CLAUSE_END = re.compile(r"[,;:.()]")
+
+
+def _after_figure(text: str, figure: re.Match) -> str:
+    """The words after a figure in its clause: "66 unpaid carers took ...", but nothing after "855," ."""
+    if figure.group(0)[-1] in ",;:.":
+        return ""
+    after = text[figure.end():figure.end() + 80]
+    return after[:m.start()] if (m := _CLAUSE_END.search(after)) else after
 _NUMBER_OF = re.compile(r"\b(?:number|total) of ([^.,;:]{1,80}?)\s+(?:was|were|is|are|stood at|totalled|reached|had risen to|"
                         r"had fallen to|rose to|fell to)\s*$", re.I)
 # A sentence giving a cause ("due to a lack of personal assistants")
@@ -330,7 +340,8 @@ class AnswerPicker:
 
     def holds(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
         """Whether the text holds the figure wanted (always, for what is not a figure)."""
-        return wants not in FIGURES or self._has(wants, text, counted, role) or self._share_of(wants, text, counted)
+        return wants not in FIGURES or self._has(wants, text, counted, role) or self._share_of(wants, text, counted) \
+            or self._holds_broader(wants, text, counted)
 
     def _has(self, wants: str | None, text: str, counted: str | None = None, role: str | None = None) -> bool:
         """Whether the text holds what is wanted: the name of the role's holder (names), else HOLDS (_holds)."""
@@ -373,6 +384,12 @@ class AnswerPicker:
             return False
         return bool({t for w in counted.split() for t in tokenize(w)} & set(tokenize(text)))
 
+    @classmethod
+    def _holds_broader(cls, wants: str, text: str, counted: str | None) -> bool:
+        """For "how many adults", a count of a group they belong to ("29,700 people aged 18 and over")."""
+        broader = {cqc.BROADER_COUNTED[t] for w in (counted or "").split() for t in tokenize(w) if t in cqc.BROADER_COUNTED}
+        return wants == "number" and bool(broader) and cls._holds(wants, text, " ".join(broader))
+
     @staticmethod
     def _holds(wants: str, text: str, counted: str | None = None) -> bool:
         """Whether the text holds what is wanted (HOLDS); a count, of what is counted if that is said ("how many
@@ -391,10 +408,13 @@ class AnswerPicker:
         # the thing counted is among the four words after the figure ("66 unpaid carers", "**3990** people"); people
         # are also counted as a population ("a total population of 142,708")
         # or named before it as what "the number of" counts ("the number of DoLS requests waiting ... was 281")
-        return any(asked & set(tokenize(" ".join(text[m.end():].split()[:4])))
+        # (not a rate's base: "1,465 were receiving long term support per 100,000 people"; not past the figure's clause:
+        # "the England average at 855, and adults aged 65")
+        return any(not _PER.search(text, max(0, m.start() - 5), m.start()) and (
+                   asked & set(tokenize(" ".join(_after_figure(text, m).split()[:4])))
                    or ("peopl" in asked and _POPULATION.search(text, 0, m.start()))
                    or ((n := _NUMBER_OF.search(text, max(0, m.start() - 120), m.start())) and asked & set(tokenize(n.group(1))))
-                   for m in HOLDS["number"].finditer(text))
+                   ) for m in HOLDS["number"].finditer(text))
 
     @cached_property
     def _prefixes(self) -> frozenset[str]:
@@ -570,7 +590,8 @@ class AnswerPicker:
             dense = np.zeros(len(texts))
         kind = np.array([self._remember("kind", (wants, counted, role, extreme, t), lambda t=t: (
             (1.0 if not extreme or EXTREME.search(t) else EXTREME_SHORT) if self._has(wants, t, counted, role)
-            else SHARE_OF_COUNTED if self._share_of(wants, t, counted) else 0.0)) for t in texts])
+            else SHARE_OF_COUNTED if self._share_of(wants, t, counted) or self._holds_broader(wants, t, counted)
+            else 0.0)) for t in texts])
         top = max(h.score for h in hits[:CANDIDATE_PASSAGES]) or 1.0
         rank = np.array([max(0.0, hits[i].score) / top for i, *_ in spans])
         length_ok = np.array([1.0 if len(t) <= MAX_ANSWER_CHARS else 0.5 for t in texts])

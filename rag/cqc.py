@@ -195,6 +195,9 @@ FINDING_SIDES = {
 # councils" is answered by "four of the five authorities".
 SAME_COUNTED = {"council": ("authorities",), "author": ("councils",), "peopl": ("adults", "persons", "individuals", "population"),
                 "request": ("referrals",), "referr": ("requests",), "applic": ("requests",)}
+# A count's noun that counts a wider group than the one asked about: "How many adults are living with hearing loss?"
+# is answered, less surely, by "29,700 people aged 18 and over" (as by a share of adults).
+BROADER_COUNTED = {"adult": "people", "resid": "people"}
 
 # A council's own spokesperson quoted in an article ("Linda Woodings, Nottingham's portfolio holder for adult
 # social care, said: ..."): the council's reaction to its assessment, not what the regulator found.

@@ -100,6 +100,8 @@ _WHO_IS_THE = r"^\W*(?:and )?who (?:is|was|are|were) (?:the|its|their|\w+'s) ((?
 _WHO_NOT_A_NAME = (r"(?! (?:do|should|can|could) (?:i|we|you|they|people) (?:ring|call|phone|contact|speak to|talk to|go to|ask)\b)"
                    r"(?! (?:(?:is|are|was|were|has|have) )?(?:(?:most|more|least|still|often) )?(?:wait\w*|affected|benefit\w*|"
                    r"suffer\w*|struggl\w*|likely|at risk|miss(?:es|ed)? out|los(?:e|es|t|ing) out|uses?|used|receiv\w*|gets?|got)\b)")
+# "What is the population of Blackpool?": a count of people (not "what is the population like?")
+_POPULATION_ASKED = r"^\W*what(?: is|'s| was) (?:the )?(?:total |overall )?population\b(?! (?:like|make-?up|mix|breakdown))"
 # What is wanted: (name, pattern). "rate" is not a rating word ("drug death rate", "rates of direct payments").
 _WANT_PATTERNS = [
     ("reason", r"^\W*(and )?why\b|\bwhat (is|was) the reason\b|\breasons?\b|\bwhat caused\b|\bhow come\b"),
@@ -123,7 +125,7 @@ _WANT_PATTERNS = [
     ("money", r"\bhow much\b[^?.]*\b(cost|spend|spent|pay|paid|budget|fund|funded|funding|money|overspen\w*|price|charge|"
               r"invest\w*|sav(e|ed|ing)|grant|worth)\b|\bwhat (did|does|do|will) \w+( \w+)? cost\b"),
     ("amount", r"\bhow much\b|\bwhat (amount|sum)\b"),
-    ("number", r"\bhow many\b|\bwhat number\b"),
+    ("number", rf"\bhow many\b|\bwhat number\b|{_POPULATION_ASKED}"),
 ]
 _WANT_RES = [(want, re.compile(pattern)) for want, pattern in _WANT_PATTERNS]
 # A rating or score acted on ("Has Blackpool challenged its ratings?", "who welcomed the good rating?") is what the
@@ -745,7 +747,8 @@ class Understander:
                 and not named:
             kind, counted_as = "list", "councils"  # "How many councils were rated good?": counted from their records
         else:
-            counted_as = " ".join(counted.group(1).split()[:2]) if counted else None
+            counted_as = " ".join(counted.group(1).split()[:2]) if counted \
+                else "people" if re.search(_POPULATION_ASKED, lower) else None
         return Query(text=question, corrected=corrected, search=search, councils=tuple(councils), named=named,
                      uncovered=uncovered, statement=statement, theme=cqc.theme_of(statement) if statement else cqc.theme_named(lower),
                      statement_by=statement_by, kind=kind, wants=wants, follow_up=follow_up, across=across,

@@ -251,6 +251,21 @@ def test_a_count_is_of_what_was_asked_and_not_a_span_of_time():
     assert holds("number", "97 referrals had been made for major adaptations", "requests")  # cqc.SAME_COUNTED
     assert holds("number", "a total population of 142,708", "people live")
     assert not holds("number", "97 referrals had been made for major adaptations", "people")
+    # a rate's base is no count, and a figure counts only what its own clause says
+    assert not holds("number", "1,465 were receiving long term support per 100,000 people in Blackpool", "people")
+    assert not holds("number", "compared with the England average at 855, and adults aged 65 and over", "adults")
+    assert holds("number", "However, 66 unpaid carers took more than 28 days", "carers")
+    # a count of a wider group answers "how many adults", as a share of them does (less surely than a count of adults)
+    broader = "29,700 people aged 18 and over in Blackpool were living with some or severe hearing loss"
+    assert not holds("number", broader, "adults") and AnswerPicker._holds_broader("number", broader, "adults")
+    assert not AnswerPicker._holds_broader("number", broader, "carers")
+
+
+def test_how_many_adults_and_the_population_are_answered_from_a_count_of_people(client):
+    hearing = ask(client, "How many adults in Blackpool are living with hearing loss?")
+    assert hearing["found"] and "29,700 people aged 18 and over" in hearing["answer"]
+    population = ask(client, "What is the population of Blackpool?")
+    assert population["found"] and "142,708" in population["answer"]
 
 
 def test_how_many_people_is_declined_when_the_reports_count_something_else(client):

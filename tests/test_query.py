@@ -223,6 +223,9 @@ def test_what_how_many_counts(understand):
     assert understand("How many people were waiting for a care assessment?").counted == "people"
     assert understand("How many safeguarding concerns were raised in Blackpool?").counted == "safeguarding concerns"
     assert understand("How long did people wait?").counted is None
+    population = understand("What is the population of Blackpool?")
+    assert population.wants == "number" and population.counted == "people"
+    assert understand("What is the population like in Blackpool?").wants is None
 
 
 def test_a_list_of_councils_by_a_topic_is_a_question_about_findings(understand):
