@@ -273,7 +273,7 @@ REPORT_WORDING = tuple((re.compile(pattern, re.I), words) for pattern, words in 
     (r"\boff sick\b|\bsick(ness)? leave\b", "sickness absence"),
     (r"\binvestigat\w*\b", "enquiry enquiries section 42"),
     # "last rated before this", "previously rated": "the first ... ratings since 2010, when the previous ratings system ..."
-    (r"\blast\b[^?.]{0,40}\bbefore\b|\bpreviously (rated|assessed)\b", "first since previous ratings system"),
+    (r"\blast\b[^?.]*\bbefore\b|\bpreviously (rated|assessed)\b", "first since previous ratings system"),
     (r"\bhow many (people|residents|adults) (live|are there)\b(?! (in|at) (a |an )?(care|nursing|residential|supported|"
      r"sheltered|extra care|their own))", "population"),
 ))

@@ -823,7 +823,8 @@ def test_a_rating_of_another_time_is_declined_saying_what_the_reports_hold(clien
 def test_when_councils_were_rated_before_is_answered_from_the_reports_history(client):
     """No council's earlier rating is in the reports, but when councils in general were last rated is."""
     for question in ("when was the last time councils were rated before this",
-                     "When were councils previously rated by the CQC?"):
+                     "When were councils previously rated by the CQC?",
+                     "when was the last time the CQC gave councils ratings for their adult social care before this?"):
         reply = ask(client, question)
         assert reply["found"] and "since 2010" in reply["answer"], question
     assert not ask(client, "When was Blackpool previously rated?")["found"]
