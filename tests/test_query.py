@@ -441,6 +441,10 @@ def test_everyday_words_are_also_searched_in_the_reports_words():
     assert cqc.report_words("Has Blackpool challenged its ratings?") == ["review"]
     assert cqc.report_words("how long is the usual wait") == ["median average"]
     assert cqc.report_words("Can carers get a break from caring?") == ["respite short breaks"]
+    # picking up the phone is taking calls, not noticing something
+    phone = cqc.report_words("Who picks up the phone at the council?")
+    assert "took calls business support" in phone and "identify recognise" not in phone
+    assert cqc.report_words("Did staff pick up that carers were struggling?") == ["identify recognise"]
     assert cqc.report_words("How long do people wait for an assessment?") == []
     assert cqc.report_words("a break at short notice") == ["respite short breaks"]  # "notice" is no "noticed"
     assert cqc.report_words("How much time do social workers get?") == []  # the reports say "social workers" too
